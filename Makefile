@@ -1,0 +1,67 @@
+# Every target installs what it needs: node_modules from the lockfile, test binaries from the Go
+# module proxy (hack/build-binaries.sh, cached under $(BIN_CACHE)).
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+BIN_CACHE ?= $(shell hack/build-binaries.sh --print-dir)
+export BIN_CACHE
+
+.PHONY: help
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.installed ## install npm dependencies from the lockfile
+
+.PHONY: binaries
+binaries: ## build etcd, kube-apiserver, kubectl and kcp from the Go module proxy (cached)
+	hack/build-binaries.sh
+
+.PHONY: build
+build: deps ## compile TypeScript to dist/
+	npx tsc -p tsconfig.build.json
+
+.PHONY: check
+check: deps ## typecheck and lint
+	npx tsc -p tsconfig.json --noEmit
+	npx eslint .
+
+.PHONY: crds
+crds: deps ## regenerate crds/ from src/api
+	npx tsx hack/gen-crds.ts
+
+.PHONY: test-unit
+test-unit: deps ## unit tests (pure code)
+	npx vitest run --project unit
+
+.PHONY: test-integration
+test-integration: deps binaries ## integration tests against a real etcd + kube-apiserver
+	npx vitest run --project integration
+
+.PHONY: test-e2e
+test-e2e: deps binaries ## e2e tests with the real kcp binaries
+	npx vitest run --project e2e --passWithNoTests
+
+.PHONY: test
+test: check test-unit test-integration test-e2e ## every tier: check, unit, integration, e2e
+
+.PHONY: run
+run: build ## the operator against the current kubeconfig
+	node dist/src/main.js
+
+.PHONY: control-plane
+control-plane: deps binaries ## a local etcd + kube-apiserver with the CRDs; prints the kubeconfig path
+	npx tsx hack/control-plane.ts
+
+.PHONY: dev
+dev: deps binaries ## the embedded default: local control plane + operator + sidecar + a sample topology
+	npx tsx hack/dev.ts
+
+.PHONY: clean
+clean: ## remove build output (keeps the binary cache; `rm -rf $(BIN_CACHE)` clears it)
+	rm -rf dist node_modules
