@@ -20,7 +20,10 @@ deps: node_modules/.installed ## install npm dependencies from the lockfile
 
 .PHONY: binaries
 binaries: ## build etcd, kube-apiserver, kubectl and kcp from the Go module proxy (cached)
-	hack/build-binaries.sh
+	hack/build-binaries.sh etcd kubernetes
+	@# kcp is best effort: when the proxy cannot supply it, the build records why in
+	@# $(BIN_CACHE)/kcp-<version>.unavailable and the kcp tests skip, printing that reason.
+	hack/build-binaries.sh kcp || echo "make: kcp binaries unavailable; kcp smoke and e2e tests will be skipped" >&2
 
 .PHONY: build
 build: deps ## compile TypeScript to dist/
