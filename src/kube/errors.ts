@@ -1,0 +1,43 @@
+// API errors carry the HTTP status and the Status reason, and never the request or response body
+// of a Secret: messages come only from the server's Status message, which does not echo data.
+
+export class ApiError extends Error {
+  readonly code: number;
+  readonly reason: string;
+  readonly retryAfterSeconds: number | undefined;
+  readonly details: unknown;
+
+  constructor(code: number, reason: string, message: string, retryAfterSeconds?: number, details?: unknown) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.details = details;
+  }
+}
+
+/** Thrown by reconcilers for errors that retrying cannot fix (controller-runtime's TerminalError). */
+export class TerminalError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TerminalError';
+  }
+}
+
+const codeOf = (err: unknown): number | undefined => (err instanceof ApiError ? err.code : undefined);
+
+export const isNotFound = (err: unknown): boolean => codeOf(err) === 404;
+export const isConflict = (err: unknown): boolean => codeOf(err) === 409 && (err as ApiError).reason !== 'AlreadyExists';
+export const isAlreadyExists = (err: unknown): boolean =>
+  codeOf(err) === 409 && (err as ApiError).reason === 'AlreadyExists';
+export const isGone = (err: unknown): boolean => codeOf(err) === 410;
+export const isForbidden = (err: unknown): boolean => codeOf(err) === 403;
+export const isInvalid = (err: unknown): boolean => codeOf(err) === 422;
+
+/** A short, key-free description of any error, for logs, events and status. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) return `${err.code} ${err.reason}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
