@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { WorkQueue, backoffDelay } from './queue.js';
+
+describe('WorkQueue', () => {
+  it('stores a waiting key once', async () => {
+    const q = new WorkQueue('t-dedup');
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    expect(q.length).toBe(2);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+  });
+
+  it('never hands a key being processed to a second worker, and requeues it after done', async () => {
+    const q = new WorkQueue('t-processing');
+    q.add('a');
+    const first = await q.get();
+    q.add('a'); // re-added while processing: must wait
+    expect(q.length).toBe(0);
+    let second: string | undefined;
+    const pending = q.get().then((k) => (second = k));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(second).toBeUndefined();
+    q.done(first!);
+    await pending;
+    expect(second).toBe('a');
+  });
+
+  it('addAfter keeps the earliest pending time', async () => {
+    const q = new WorkQueue('t-after');
+    q.addAfter('a', 1000);
+    q.addAfter('a', 20);
+    const t0 = Date.now();
+    expect(await q.get()).toBe('a');
+    expect(Date.now() - t0).toBeLessThan(500);
+  });
+
+  it('backs off exponentially per key and forget resets it', () => {
+    const q = new WorkQueue('t-backoff', { baseMs: 10, maxMs: 1000, jitter: 0 });
+    expect([q.addRateLimited('a'), q.addRateLimited('a'), q.addRateLimited('a')]).toEqual([10, 20, 40]);
+    expect(q.addRateLimited('b')).toBe(10);
+    q.forget('a');
+    expect(q.addRateLimited('a')).toBe(10);
+    void q.shutdown(false);
+  });
+
+  it('caps the backoff and applies jitter within bounds', () => {
+    const opts = { baseMs: 5, maxMs: 1_000_000, jitter: 0.2 };
+    expect(backoffDelay(40, opts, () => 0.99)).toBe(1_000_000);
+    const d = backoffDelay(3, opts, () => 0.5);
+    expect(d).toBe(22); // 5 · 2² · 1.1
+  });
+
+  it('shutdown wakes idle workers and drains in-flight keys', async () => {
+    const q = new WorkQueue('t-shutdown');
+    q.add('a');
+    const key = await q.get();
+    const idle = q.get();
+    let drained = false;
+    const done = q.shutdown(true).then(() => (drained = true));
+    expect(await idle).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(drained).toBe(false);
+    q.done(key!);
+    await done;
+    expect(drained).toBe(true);
+    q.add('late');
+    expect(q.length).toBe(0);
+  });
+});
