@@ -1,0 +1,171 @@
+// Kubeconfig: a kubeconfig Secret with a client certificate for a RootShard, Shard or FrontProxy.
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+
+import { certificateTemplate, type CertificateTemplate } from './certificates.js';
+import { localRef } from './common.js';
+import type { LocalObjectReference } from './common.js';
+import { celIsDuration, DURATION, WORKSPACE_PATH } from './formats.js';
+import type { API_GROUP_VERSION, KUBECONFIG } from './names.js';
+import { array, extension, object, rule, string, type JSONSchemaProps } from './schema.js';
+import { KUBECONFIG_PHASES, statusSchema, type CommonStatus, type KubeconfigPhase } from './status.js';
+
+/** The workspace a generated kubeconfig points at when `targetWorkspace` is unset. */
+export const DEFAULT_TARGET_WORKSPACE = 'root';
+
+export interface Kubeconfig {
+  apiVersion: typeof API_GROUP_VERSION;
+  kind: typeof KUBECONFIG.kind;
+  metadata: V1ObjectMeta;
+  spec: KubeconfigSpec;
+  status?: KubeconfigStatus;
+}
+
+export interface KubeconfigSpec {
+  target: KubeconfigTarget;
+  /** Defaults to `root`. */
+  targetWorkspace?: string;
+  username: string;
+  groups?: string[];
+  /** A Go duration string, e.g. `8766h`. */
+  validity: string;
+  secretRef: LocalObjectReference;
+  certificateTemplate?: CertificateTemplate;
+  authorization?: KubeconfigAuthorization;
+}
+
+/** Exactly one reference is set. */
+export interface KubeconfigTarget {
+  rootShardRef?: LocalObjectReference;
+  shardRef?: LocalObjectReference;
+  frontProxyRef?: LocalObjectReference;
+}
+
+export interface KubeconfigAuthorization {
+  clusterRoleBindings: KubeconfigClusterRoleBindings;
+}
+
+export interface KubeconfigClusterRoleBindings {
+  /** @deprecated use `spec.targetWorkspace`. */
+  cluster?: string;
+  clusterRoles: string[];
+}
+
+export interface KubeconfigStatus extends CommonStatus<KubeconfigPhase> {
+  /** `RootShard/<name>`, `Shard/<name>` or `FrontProxy/<name>`. */
+  targetName?: string;
+  authorization?: KubeconfigAuthorizationStatus;
+  /** RFC 3339 expiry time of the certificate in the current Secret. */
+  notAfter?: string;
+  /** RFC 3339 time at which the certificate will be renewed. */
+  renewalTime?: string;
+}
+
+export interface KubeconfigAuthorizationStatus {
+  provisionedCluster: string;
+}
+
+const TARGETS = ['rootShardRef', 'shardRef', 'frontProxyRef'] as const;
+
+export function kubeconfigSpecSchema(): JSONSchemaProps {
+  return object(
+    'Desired state of a generated kubeconfig: who it authenticates as, what it connects to, and how long its ' +
+      'certificate lives. The operator writes it to `secretRef` and renews the certificate before it expires.',
+    {
+      target: object(
+        'What the kubeconfig connects to. Set exactly one of `rootShardRef`, `shardRef` and `frontProxyRef`.',
+        {
+          rootShardRef: localRef('Connect directly to this RootShard.', 'RootShard'),
+          shardRef: localRef('Connect directly to this Shard.', 'Shard'),
+          frontProxyRef: localRef('Connect through this FrontProxy (what users normally want).', 'FrontProxy'),
+        },
+        {
+          rules: [
+            rule(
+              `[${TARGETS.map((t) => `has(self.${t})`).join(', ')}].filter(x, x).size() == 1`,
+              'exactly one of spec.target.rootShardRef, spec.target.shardRef and spec.target.frontProxyRef must be set',
+              { reason: 'FieldValueInvalid' },
+            ),
+          ],
+        },
+      ),
+      targetWorkspace: string(
+        `Workspace path the kubeconfig points at, for example \`root:org:team\`; also where \`authorization\` ` +
+          `grants its roles. Defaults to \`${DEFAULT_TARGET_WORKSPACE}\`.`,
+        { pattern: WORKSPACE_PATH, maxLength: 1024 },
+      ),
+      username: string('User name in the client certificate (its common name).', { minLength: 1, maxLength: 256 }),
+      groups: array(
+        'Groups in the client certificate (its organizations), for example `system:kcp:admin`.',
+        string('One group name.', { minLength: 1, maxLength: 256 }),
+      ),
+      validity: string(
+        'Lifetime of the client certificate as a Go duration, for example `8766h` (one year). The certificate (and the ' +
+          'Secret) is renewed before it expires.',
+        {
+          pattern: DURATION,
+          maxLength: 32,
+          rules: [
+            rule(`!${celIsDuration('self')} || duration(self) > duration('0s')`, 'validity must be longer than 0s'),
+          ],
+        },
+      ),
+      secretRef: localRef(
+        'The Secret the kubeconfig is written to (key `kubeconfig`), in the same namespace. The operator creates and ' +
+          'owns it.',
+        'Secret',
+      ),
+      certificateTemplate: certificateTemplate('Customisations of the client certificate.'),
+      authorization: object(
+        'Permissions to grant the user in the target workspace, so that the kubeconfig is useful right away.',
+        {
+          clusterRoleBindings: object(
+            'ClusterRoleBindings created in the target workspace for the kubeconfig\'s user.',
+            {
+              cluster: string(
+                'Deprecated: use `spec.targetWorkspace`. Logical cluster name or workspace path to create the bindings ' +
+                  'in. Cannot be combined with `spec.targetWorkspace`.',
+                { maxLength: 1024 },
+              ),
+              clusterRoles: array(
+                'ClusterRoles to bind to the user, for example `cluster-admin`.',
+                string('Name of one ClusterRole.', { minLength: 1, maxLength: 253 }),
+              ),
+            },
+            { required: ['clusterRoles'] },
+          ),
+        },
+        { required: ['clusterRoleBindings'] },
+      ),
+    },
+    {
+      required: ['target', 'username', 'validity', 'secretRef'],
+      rules: [
+        rule(
+          '!(has(self.targetWorkspace) && has(self.authorization) && has(self.authorization.clusterRoleBindings.cluster))',
+          'targetWorkspace and authorization.clusterRoleBindings.cluster cannot both be set; ' +
+            'authorization.clusterRoleBindings.cluster is deprecated, keep targetWorkspace only',
+          { fieldPath: '.targetWorkspace', reason: 'FieldValueForbidden' },
+        ),
+      ],
+    },
+  );
+}
+
+export function kubeconfigStatusSchema(): JSONSchemaProps {
+  return statusSchema(
+    'Observed state of the Kubeconfig, written by the operator.',
+    KUBECONFIG_PHASES,
+    'Lifecycle phase: `Provisioning` until the Secret is written, `Ready` once it is, `Failed` when the target ' +
+      'cannot be resolved or the certificate cannot be issued (see the conditions).',
+    {
+      targetName: string('The resolved target, as `RootShard/<name>`, `Shard/<name>` or `FrontProxy/<name>`.'),
+      authorization: object(
+        'What the operator provisioned for `spec.authorization`.',
+        { provisionedCluster: string('Logical cluster the ClusterRoleBindings were created in.') },
+        { required: ['provisionedCluster'] },
+      ),
+      notAfter: string(extension('Expiry time of the certificate in the current Secret.'), { format: 'date-time' }),
+      renewalTime: string(extension('When the operator will renew the certificate.'), { format: 'date-time' }),
+    },
+  );
+}
