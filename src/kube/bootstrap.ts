@@ -1,0 +1,53 @@
+// Process start-up shared by the operator and the sidecar: kubeconfig, client, logger, Manager.
+import os from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from './client.js';
+import { createLogger, type Logger } from './log.js';
+import { Manager, type ManagerOptions } from './manager.js';
+
+export interface BootstrapOptions {
+  component: string;
+  kubeconfig?: string | undefined;
+  logLevel?: string | undefined;
+  probeAddress?: string | undefined;
+  leaderElect: boolean;
+  leaderElectionNamespace?: string | undefined;
+  leaderElectionId: string;
+  qps?: number;
+  burst?: number;
+}
+
+export function loadKubeConfig(file?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** The namespace this Pod runs in (downward API or the service-account mount), else 'default'. */
+export function podNamespace(): string {
+  return process.env.POD_NAMESPACE || 'default';
+}
+
+export async function bootstrap(o: BootstrapOptions): Promise<{ manager: Manager; log: Logger; client: KubeClient }> {
+  const log = createLogger({ name: o.component, level: o.logLevel });
+  const kc = loadKubeConfig(o.kubeconfig);
+  const client = await KubeClient.fromKubeConfig(kc, { userAgent: `${o.component}/${process.env.npm_package_version ?? 'dev'}`, qps: o.qps, burst: o.burst });
+  const identity = `${process.env.POD_NAME || os.hostname()}_${process.pid}`;
+  const opts: ManagerOptions = {
+    client,
+    logger: log,
+    probeAddress: o.probeAddress || undefined,
+    resyncMs: 10 * 60 * 60_000,
+  };
+  if (o.leaderElect) {
+    opts.leaderElection = {
+      namespace: o.leaderElectionNamespace || podNamespace(),
+      name: o.leaderElectionId,
+      identity,
+      releaseOnCancel: true,
+    };
+  }
+  log.info({ server: client.server.origin, identity, leaderElect: o.leaderElect }, 'starting');
+  return { manager: new Manager(opts), log, client };
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// The operator: reconciles RootShard, Shard, FrontProxy, CacheServer and Kubeconfig objects.
+import { parseFlags } from './cli.js';
+import { registerControllers } from './controllers/index.js';
+import { bootstrap } from './kube/bootstrap.js';
+import { stopOnSignals } from './kube/manager.js';
+
+const flags = parseFlags('kcp-operator', 'Deploys and runs kcp topologies declared as operator.kcp.io/v1alpha1 resources.', {
+  kubeconfig: { type: 'string', env: 'KUBECONFIG', description: 'Path to a kubeconfig; in-cluster config when unset' },
+  namespace: { type: 'string', env: 'WATCH_NAMESPACE', description: 'Only watch this namespace (all namespaces when unset)' },
+  'health-probe-bind-address': {
+    type: 'string',
+    default: ':8081',
+    env: 'HEALTH_PROBE_BIND_ADDRESS',
+    description: 'Address serving /healthz, /readyz and /metrics',
+  },
+  'leader-elect': { type: 'boolean', env: 'LEADER_ELECT', description: 'Elect a leader on a Lease so only one replica reconciles' },
+  'leader-election-namespace': {
+    type: 'string',
+    env: 'POD_NAMESPACE',
+    description: 'Namespace of the leader-election Lease (the Pod namespace when unset)',
+  },
+  'leader-election-id': { type: 'string', default: 'kcp-operator-ts', description: 'Name of the leader-election Lease' },
+  'log-level': { type: 'string', default: 'info', env: 'LOG_LEVEL', description: 'trace, debug, info, warn or error' },
+});
+
+if (flags) {
+  const { manager, log } = await bootstrap({
+    component: 'kcp-operator',
+    kubeconfig: flags.kubeconfig,
+    logLevel: flags['log-level'],
+    probeAddress: flags['health-probe-bind-address'],
+    leaderElect: flags['leader-elect'],
+    leaderElectionNamespace: flags['leader-election-namespace'],
+    leaderElectionId: flags['leader-election-id'] ?? 'kcp-operator-ts',
+  });
+  stopOnSignals(() => manager.stop(), log);
+  registerControllers(manager, { namespace: flags.namespace || undefined });
+  await manager.start();
+}

@@ -1,0 +1,31 @@
+// The facts every benchmark result is recorded with: machine, versions, date.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { versions } from '../env/binaries.js';
+
+export function machineFacts(): Record<string, string> {
+  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+  const v = versions();
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    date: new Date().toISOString().slice(0, 10),
+    commit,
+    cpu: `${cpu} × ${os.cpus().length}`,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    'kube-apiserver': v.KUBERNETES_VERSION ?? '?',
+    etcd: v.ETCD_VERSION ?? '?',
+  };
+}
+
+export function stats(samples: number[]): { min: number; p50: number; p99: number; max: number; mean: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+  return { min: s[0] ?? 0, p50: at(0.5), p99: at(0.99), max: s[s.length - 1] ?? 0, mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
+}

@@ -1,0 +1,64 @@
+// The harness itself: binaries report their pinned versions, several control planes run at once
+// and independently, and stopping one leaves no process and no port behind.
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { Namespaces } from '../../src/kube/resources.js';
+import { isNotFound } from '../../src/kube/errors.js';
+import { binaryPath, versions } from '../env/binaries.js';
+import { startControlPlane } from '../env/control-plane.js';
+import { isPortFree } from '../env/ports.js';
+
+const alive = (pid: number | undefined) => {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('test binaries', () => {
+  const v = versions();
+  it('etcd reports its pinned version', () => {
+    const out = execFileSync(binaryPath('etcd'), ['--version'], { encoding: 'utf8' });
+    expect(out).toContain(`etcd Version: ${v.ETCD_VERSION!.replace(/^v/, '')}`);
+  });
+  it('kube-apiserver reports its pinned version', () => {
+    expect(execFileSync(binaryPath('kube-apiserver'), ['--version'], { encoding: 'utf8' }).trim()).toBe(
+      `Kubernetes ${v.KUBERNETES_VERSION}`,
+    );
+  });
+  it('kubectl reports its pinned version', () => {
+    const out = execFileSync(binaryPath('kubectl'), ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+    expect((JSON.parse(out) as { clientVersion: { gitVersion: string } }).clientVersion.gitVersion).toBe(v.KUBERNETES_VERSION);
+  });
+});
+
+describe('control-plane harness', () => {
+  it('runs two independent control planes at once and cleans up after itself', async () => {
+    const t0 = Date.now();
+    const [a, b] = await Promise.all([startControlPlane({ name: 'a', crds: false }), startControlPlane({ name: 'b', crds: false })]);
+    console.log(`two control planes in parallel ready in ${Date.now() - t0} ms`);
+    const pids = [a.etcd?.child.pid, a.apiserver?.child.pid, b.etcd?.child.pid, b.apiserver?.child.pid];
+    const ports = [a.port, b.port, Number(new URL(a.etcdUrl).port), Number(new URL(b.etcdUrl).port)];
+    try {
+      expect(a.server).not.toBe(b.server);
+      const [ca, cb] = [await a.client(), await b.client()];
+      await ca.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'only-in-a' } });
+      await expect(cb.get(Namespaces, undefined, 'only-in-a')).rejects.toSatisfy(isNotFound);
+      ca.close();
+      cb.close();
+      // kubectl works with the generated kubeconfig.
+      const who = execFileSync(binaryPath('kubectl'), ['--kubeconfig', a.kubeconfigPath, 'auth', 'whoami', '-o', 'json'], {
+        encoding: 'utf8',
+      });
+      expect((JSON.parse(who) as { status: { userInfo: { groups: string[] } } }).status.userInfo.groups).toContain('system:masters');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    expect(pids.every((p) => p !== undefined)).toBe(true);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const port of ports) expect(await isPortFree(port)).toBe(true);
+  });
+});

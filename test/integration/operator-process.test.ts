@@ -1,0 +1,68 @@
+// The operator as a process: probes and metrics served, leadership taken on a Lease, JSON logs,
+// and a SIGTERM that drains, releases the lease and exits 0.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import type { KubeClient } from '../../src/kube/client.js';
+import type { KubeObject } from '../../src/kube/object.js';
+import { Leases } from '../../src/kube/resources.js';
+import { repoRoot } from '../env/binaries.js';
+import { freePort } from '../env/ports.js';
+import { createNamespace, eventually, sharedClient } from './helpers.js';
+
+describe('operator process', () => {
+  let client: KubeClient;
+  let ns: string;
+  beforeAll(async () => {
+    client = await sharedClient('operator-process-test');
+    ns = await createNamespace(client, 'opproc');
+  });
+  afterAll(() => client?.close());
+
+  it('serves probes and metrics, leads, and shuts down cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(repoRoot, 'src/main.ts'),
+        `--kubeconfig=${inject('kubeconfigPath')}`,
+        '--leader-elect',
+        `--leader-election-namespace=${ns}`,
+        `--health-probe-bind-address=127.0.0.1:${port}`,
+      ],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await eventually('readyz', async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 30_000);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toContain('# TYPE controller_runtime_reconcile_total counter');
+      expect(metrics).toContain('rest_client_requests_total');
+      const lease = await eventually('lease held', async () => {
+        const l = await client.get<KubeObject & { spec: { holderIdentity?: string } }>(Leases, ns, 'kcp-operator-ts');
+        return l.spec.holderIdentity ? l : undefined;
+      });
+      expect(lease.spec.holderIdentity).toMatch(/_\d+$/);
+
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);
+      expect(code).toBe(0);
+      const released = await client.get<KubeObject & { spec: { holderIdentity?: string } }>(Leases, ns, 'kcp-operator-ts');
+      expect(released.spec.holderIdentity ?? '').toBe('');
+      // Every log line is JSON with a level and a message.
+      const lines = out.split('\n').filter((l) => l.startsWith('{'));
+      expect(lines.length).toBeGreaterThan(2);
+      for (const l of lines) expect(JSON.parse(l)).toMatchObject({ level: expect.any(String), msg: expect.any(String) });
+      expect(out).toContain('shutting down');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
