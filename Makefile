@@ -7,6 +7,10 @@ SHELL := bash
 BIN_CACHE ?= $(shell hack/build-binaries.sh --print-dir)
 export BIN_CACHE
 
+# Each tier also writes a JSON report; `make test` closes with one line of totals.
+REPORTS := .test-results
+report = --reporter=default --reporter=json --outputFile.json=$(REPORTS)/$(1).json
+
 .PHONY: help
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -40,18 +44,21 @@ crds: deps ## regenerate crds/ from src/api
 
 .PHONY: test-unit
 test-unit: deps ## unit tests (pure code)
-	npx vitest run --project unit
+	npx vitest run --project unit $(call report,unit)
 
 .PHONY: test-integration
 test-integration: deps binaries ## integration tests against a real etcd + kube-apiserver
-	npx vitest run --project integration
+	npx vitest run --project integration $(call report,integration)
 
 .PHONY: test-e2e
 test-e2e: deps binaries ## e2e tests with the real kcp binaries
-	npx vitest run --project e2e --passWithNoTests
+	npx vitest run --project e2e --passWithNoTests $(call report,e2e)
 
 .PHONY: test
-test: check test-unit test-integration test-e2e ## every tier: check, unit, integration, e2e
+test: ## every tier: check, unit, integration, e2e
+	rm -rf $(REPORTS)
+	$(MAKE) --no-print-directory check test-unit test-integration test-e2e
+	node hack/test-summary.mjs $(REPORTS)/unit.json $(REPORTS)/integration.json $(REPORTS)/e2e.json
 
 .PHONY: run
 run: build ## the operator against the current kubeconfig
@@ -67,4 +74,4 @@ dev: deps binaries ## the embedded default: local control plane + operator + sid
 
 .PHONY: clean
 clean: ## remove build output (keeps the binary cache; `rm -rf $(BIN_CACHE)` clears it)
-	rm -rf dist node_modules
+	rm -rf dist node_modules $(REPORTS)
