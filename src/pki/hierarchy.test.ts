@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { splitPemCertificates } from './pem.js';
+import { derToPem, splitPemCertificates } from './pem.js';
 import { PkiError } from './errors.js';
 import {
   DEFAULT_CA_DURATION_MS,
@@ -265,6 +265,29 @@ describe('issuing the whole plan', () => {
     // A client certificate is refused as a server and vice versa: the purposes above are real checks.
     expect(verify(secrets.get('root-client') as TlsSecretData, 'sslserver')).toBe(false);
     expect(verify(secrets.get('root-server') as TlsSecretData, 'sslclient')).toBe(false);
+  });
+
+  it('keeps the trust domains apart when each CA is trusted alone, as Go does with --client-ca-file', async () => {
+    const plans = [...rootShardCertificates(rsInput), ...frontProxyCertificates({ name: 'fp', rootShard: rsInput })];
+    const secrets = await issueAll(plans);
+    // The leaf alone (no chain), verified against one CA certificate taken as the only anchor.
+    const anchored = (caSecret: string, leaf: string): boolean => {
+      const [leafDer] = splitPemCertificates(secrets.get(leaf)?.['tls.crt'] ?? '');
+      const args = ['verify', '-partial_chain', '-CAfile', file(secrets.get(caSecret)?.['tls.crt'] ?? ''), file(derToPem(leafDer as Buffer))];
+      return spawnSync('/usr/bin/openssl', args).status === 0;
+    };
+    const matrix: Record<string, string[]> = {
+      'root-client-ca': ['root-client', 'root-kcp-operator', 'root-logical-cluster-admin', 'root-fp-kubeconfig'],
+      'root-requestheader-client-ca': ['root-fp-requestheader'],
+      'root-server-ca': ['root-server', 'root-fp-server', 'root-virtual-workspaces'],
+      'root-service-account-ca': ['root-service-account'],
+    };
+    const leaves = Object.values(matrix).flat();
+    for (const [ca, own] of Object.entries(matrix)) {
+      for (const leaf of leaves) {
+        expect({ ca, leaf, trusted: anchored(ca, leaf) }).toEqual({ ca, leaf, trusted: own.includes(leaf) });
+      }
+    }
   });
 
   it('signs from a bring-your-own CA Secret without touching it', async () => {
