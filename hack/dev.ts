@@ -1,0 +1,72 @@
+// `make dev`: the embedded default. A local control plane (etcd + kube-apiserver, no cluster
+// needed), the operator running against it, and the kcp-operator sample topology applied. Prints
+// the kubeconfig and commands to try; Ctrl-C stops everything and removes what it started.
+// (Running the rendered kcp Pods themselves is the pod runner's job: issue 7.)
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { binaryPath, repoRoot } from '../test/env/binaries.js';
+import { startControlPlane } from '../test/env/control-plane.js';
+import { freePort } from '../test/env/ports.js';
+
+const t0 = Date.now();
+const cp = await startControlPlane({ name: 'dev' });
+console.log(`control plane ready in ${Date.now() - t0} ms`);
+
+const probePort = await freePort();
+const operator = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    path.join(repoRoot, 'src/main.ts'),
+    `--kubeconfig=${cp.kubeconfigPath}`,
+    `--health-probe-bind-address=127.0.0.1:${probePort}`,
+    '--leader-elect',
+    '--leader-election-namespace=default',
+  ],
+  { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
+);
+
+// Apply the samples users already have, unchanged, with kubectl's server-side apply.
+const samples = path.join(repoRoot, '..', 'shared', 'fixtures', 'kcp-operator-samples');
+const local = path.join(repoRoot, 'config', 'samples');
+const dir = (await readdir(samples).catch(() => undefined)) ? samples : local;
+const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith('operator.kcp.io_') && f.endsWith('.yaml'));
+for (const f of files.sort()) {
+  const docs = parseAllDocuments(await readFile(path.join(dir, f), 'utf8')).filter((d) => d.contents);
+  if (docs.length === 0) continue;
+  const r = spawn(binaryPath('kubectl'), ['--kubeconfig', cp.kubeconfigPath, 'apply', '--server-side', '-n', 'default', '-f', path.join(dir, f)], {
+    stdio: 'inherit',
+  });
+  await new Promise((resolve) => r.once('exit', resolve));
+}
+
+const kubectl = binaryPath('kubectl');
+console.log(`
+kcp-operator-ts dev environment is up (${Date.now() - t0} ms).
+  KUBECONFIG=${cp.kubeconfigPath}
+  probes and metrics: http://127.0.0.1:${probePort}/readyz  /metrics
+Try:
+  ${kubectl} --kubeconfig ${cp.kubeconfigPath} get rootshards,shards,frontproxies,cacheservers,kubeconfigs -A
+  ${kubectl} --kubeconfig ${cp.kubeconfigPath} explain rootshard.spec.certificates
+Ctrl-C stops everything.`);
+
+let stopping = false;
+const stop = async (code: number) => {
+  if (stopping) return;
+  stopping = true;
+  operator.kill('SIGTERM');
+  await new Promise((r) => (operator.exitCode !== null ? r(undefined) : operator.once('exit', r)));
+  await cp.stop();
+  process.exit(code);
+};
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+operator.once('exit', (code) => {
+  if (!stopping) {
+    console.error(`operator exited (${code}); stopping`);
+    void stop(1);
+  }
+});
