@@ -1,6 +1,6 @@
 // Small shapes shared by several kinds: references, images, logging, extra args and volumes,
 // external addresses, etcd.
-import type { V1LocalObjectReference, V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1LocalObjectReference } from '@kubernetes/client-node';
 
 import {
   DNS1123_SUBDOMAIN,
@@ -10,7 +10,7 @@ import {
   IMAGE_TAG,
 } from './formats.js';
 import { coreSchema } from './k8s/core-schemas.js';
-import { array, boolean, integer, object, string, type JSONSchemaProps } from './schema.js';
+import { array, integer, object, string, type JSONSchemaProps } from './schema.js';
 
 /** The image kcp-operator (and we) default to for every kcp component. */
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/kcp-dev/kcp';
@@ -75,14 +75,6 @@ export interface EtcdConfig {
 export interface EtcdTLSConfig {
   /** A Secret with `tls.crt`, `tls.key` and `ca.crt` for the etcd client. */
   secretRef: LocalObjectReference;
-}
-
-/** Fields several kinds share for customising the containers we run. */
-export interface ContainerCustomization {
-  resources?: V1ResourceRequirements;
-  extraArgs?: string[];
-  extraVolumes?: V1Volume[];
-  extraVolumeMounts?: V1VolumeMount[];
 }
 
 /** A reference by name to an object of kind `what` in the same namespace. */
@@ -257,8 +249,4 @@ export function clusterDomain(): JSONSchemaProps {
     `DNS domain of the Kubernetes cluster, used to build in-cluster service names. Defaults to \`${DEFAULT_CLUSTER_DOMAIN}\`.`,
     { pattern: HOSTNAME, maxLength: 253, default: DEFAULT_CLUSTER_DOMAIN },
   );
-}
-
-export function enabledFlag(description: string): JSONSchemaProps {
-  return boolean(description);
 }
