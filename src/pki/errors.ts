@@ -1,6 +1,6 @@
 /**
  * Every failure in src/pki surfaces as a PkiError. The message names the certificate or Secret
- * involved (the `subject` label supplied by the caller) and never the PEM or key material: those
+ * involved (the `what` label supplied by the caller) and never the PEM or key material: those
  * messages end up in logs, events and status conditions (DESIGN.md §4).
  *
  * We deliberately do not chain the underlying error as `cause`: errors thrown by parsers may carry
@@ -12,9 +12,9 @@ export class PkiError extends Error {
   constructor(
     message: string,
     /** Which certificate, key or Secret this is about, e.g. "Secret kcp/root-ca key tls.key". */
-    readonly subject?: string,
+    readonly what?: string,
   ) {
-    super(subject === undefined ? message : `${subject}: ${message}`);
+    super(what === undefined ? message : `${what}: ${message}`);
   }
 }
 

@@ -121,8 +121,16 @@ describe('evaluateCertificate: leaves', () => {
 describe('evaluateCertificate: CAs are never regenerated', () => {
   const ca = (): PlannedCertificate => plan('root-client-ca');
 
-  it('issues a missing CA, and only then', () => {
+  it('issues a missing CA, and only then; waits for one it does not issue itself', () => {
     expect(evaluateCertificate({ desired: ca(), secret: undefined, now: T0 }).action).toBe('issue');
+    const byo = rootShardCertificates({ name: 'root', namespace: 'kcp', externalHostname: 'x', caSecretRef: 'corp-ca' })[0] as PlannedCertificate;
+    expect(evaluateCertificate({ desired: byo, secret: undefined, now: T0 })).toMatchObject({
+      action: 'blocked',
+      reason: 'Missing',
+      message: 'Secret corp-ca (certificates.caSecretRef) does not exist or is empty',
+    });
+    const cm = rootShardCertificates({ name: 'root', namespace: 'kcp', externalHostname: 'x', issuerRef: { name: 'corp' } })[0] as PlannedCertificate;
+    expect(evaluateCertificate({ desired: cm, secret: undefined, now: T0 })).toMatchObject({ action: 'blocked', reason: 'Missing' });
   });
 
   it('keeps an existing CA through spec changes, and says so', () => {

@@ -5,6 +5,7 @@
  * what the plan says.
  */
 import { PkiError } from './errors.js';
+import type { PlannedIssuer } from './hierarchy.js';
 import { normalizeIp } from './ip.js';
 import type { ResolvedKeySpec } from './keys.js';
 import { loadPrivateKey } from './keys.js';
@@ -23,6 +24,8 @@ export interface DesiredCertificate {
   readonly durationMs: number;
   readonly renewBeforeMs: number;
   readonly key?: Pick<ResolvedKeySpec, 'algorithm' | 'size'>;
+  /** Who makes it; a missing Secret we do not issue ourselves is waited for, not created. */
+  readonly issuer?: PlannedIssuer;
 }
 
 export type SecretContent = Readonly<Partial<Record<'tls.crt' | 'tls.key' | 'ca.crt', string>>>;
@@ -34,7 +37,10 @@ export type CertificateAction =
   | 'reissue'
   /** Fine; look again after requeueAfterMs. */
   | 'keep'
-  /** A CA that is broken or expired: never regenerated automatically, a person must act. */
+  /**
+   * Nothing this operator may do: a CA that is broken or expired (never regenerated
+   * automatically, a person must act), or a Secret someone else provides that is not there yet.
+   */
   | 'blocked';
 
 export type CertificateReason =
@@ -137,6 +143,12 @@ export function evaluateCertificate(input: EvaluateInput): CertificateDecision {
   const crt = secret?.['tls.crt'] ?? '';
   const key = secret?.['tls.key'] ?? '';
   if (secret === undefined || (crt.trim() === '' && key.trim() === '')) {
+    if (desired.issuer?.type === 'provided') {
+      return { action: 'blocked', reason: 'Missing', message: `${what} (certificates.caSecretRef) does not exist or is empty`, differences: [] };
+    }
+    if (desired.issuer?.type === 'certManager') {
+      return { action: 'blocked', reason: 'Missing', message: `${what}: waiting for cert-manager issuer ${desired.issuer.issuerRef.name}`, differences: [] };
+    }
     return { action: 'issue', reason: 'Missing', message: `${what} does not exist yet`, requeueAfterMs: 0, differences: [] };
   }
   // A CA is never replaced: anything wrong with it blocks, and a person decides.

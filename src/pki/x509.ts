@@ -210,6 +210,8 @@ function resolveIssuer(issuer: Issuer, request: CertificateRequest, subjectName:
   const label = issuer.label ?? (request.label === undefined ? 'issuer' : `issuer of ${request.label}`);
   const ca = parseCertificateDer(firstCertificateDer(issuer.certificatePem, label), label);
   if (!ca.isCA) throw new PkiError('issuer certificate is not a CA (basicConstraints cA is false)', label);
+  // Go chains by comparing the raw issuer and subject bytes; a re-encoded name could differ.
+  if (!ca.canonical) throw new PkiError('issuer certificate is not DER-canonical, its subject cannot be copied byte for byte', label);
   if (ca.keyUsages.length > 0 && !ca.keyUsages.includes('keyCertSign')) {
     throw new PkiError('issuer certificate lacks the keyCertSign key usage', label);
   }
@@ -360,6 +362,8 @@ export interface ParsedCertificate {
 }
 
 interface ParsedInternal extends ParsedCertificate {
+  /** Re-encoding reproduces the input, so subjectNameNode re-encodes to the original bytes. */
+  canonical: boolean;
   subjectNameNode: Asn1;
   subjectKeyIdBytes: Buffer | undefined;
   computedKeyId: Buffer;
@@ -372,7 +376,7 @@ interface ParsedInternal extends ParsedCertificate {
 export function parseCertificate(pem: string, what?: string): ParsedCertificate {
   const p = parseCertificateDer(firstCertificateDer(pem, what), what);
   // Only the public shape: the internal ASN.1 handles stay out of what callers see and log.
-  const { subjectNameNode: _n, subjectKeyIdBytes: _s, computedKeyId: _c, ...pub } = p;
+  const { canonical: _d, subjectNameNode: _n, subjectKeyIdBytes: _s, computedKeyId: _c, ...pub } = p;
   return pub;
 }
 
@@ -387,10 +391,10 @@ function parseCertificateDer(der: Buffer, what: string | undefined): ParsedInter
   }
   try {
     const root = fromDer(der);
-    if (!toDer(root).equals(der)) throw new PkiError('certificate is not DER-canonical');
+    const canonical = toDer(root).equals(der);
     const [tbs] = children(root);
-    const fields = children(tbs);
-    if (isContext(fields[0], 0)) fields.shift();
+    const all = children(tbs);
+    const fields = isContext(all[0], 0) ? all.slice(1) : all;
     const [serial, , issuerName, validity, subjectName, spki, ...rest] = fields;
     if (subjectName === undefined || spki === undefined || issuerName === undefined) throw new PkiError('truncated TBSCertificate');
     const [nb, na] = children(validity);
@@ -471,6 +475,7 @@ function parseCertificateDer(der: Buffer, what: string | undefined): ParsedInter
       keySpec: withoutEncoding(keySpecOf(publicKey)),
       publicKey,
       x509,
+      canonical,
       subjectNameNode: subjectName,
       subjectKeyIdBytes,
       computedKeyId: keyIdentifier(spki),
