@@ -67,8 +67,13 @@ describe('installing crds/ on a fresh cluster', () => {
       await ok(kubeconfig, ['wait', '--for=condition=NamesAccepted', '--timeout=10s', crd]);
     }
 
-    // The kinds are usable right away, also through the `kcp` category.
-    const listed = await kubectlWith(kubeconfig, ['get', 'kcp', '--all-namespaces']);
+    // The kinds are listed through the `kcp` category once discovery has caught up (it trails
+    // the Established condition by a moment).
+    let listed = await kubectlWith(kubeconfig, ['get', 'kcp', '--all-namespaces']);
+    for (let i = 0; listed.code !== 0 && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      listed = await kubectlWith(kubeconfig, ['get', 'kcp', '--all-namespaces']);
+    }
     expect(listed.code, listed.stderr).toBe(0);
 
     // Applying the same files again changes nothing.
