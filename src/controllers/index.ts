@@ -1,16 +1,19 @@
-// The operator's controllers, registered on a Manager. Each kind's controller lives in its own
-// module; this list is the one place that wires them.
+// The operator's controllers, registered on a Manager with one shared context (informers, field
+// manager, event recorder). This list is the one place that wires them.
 import type { Manager } from '../kube/manager.js';
+import { controllerContext, DEFAULT_SETTINGS, type ControllerContext, type OperatorSettings } from './context.js';
+import { setupRootShardController } from './rootshard.js';
+import { setupShardController } from './shard.js';
 
-export interface OperatorSettings {
-  /** Watch only this namespace; undefined watches all. */
-  namespace: string | undefined;
-}
+export type { OperatorSettings };
 
-export type ControllerSetup = (manager: Manager, settings: OperatorSettings) => void;
+export type ControllerSetup = (manager: Manager, settings: OperatorSettings, ctx: ControllerContext) => void;
 
-export const controllerSetups: readonly ControllerSetup[] = [];
+export const controllerSetups: readonly ControllerSetup[] = [setupRootShardController, setupShardController];
 
-export function registerControllers(manager: Manager, settings: OperatorSettings): void {
-  for (const setup of controllerSetups) setup(manager, settings);
+export function registerControllers(manager: Manager, settings: Partial<OperatorSettings> = {}): ControllerContext {
+  const full = { ...DEFAULT_SETTINGS, ...settings };
+  const ctx = controllerContext(manager, full);
+  for (const setup of controllerSetups) setup(manager, full, ctx);
+  return ctx;
 }

@@ -1,0 +1,146 @@
+// Turns a certificate plan (src/pki/hierarchy.ts) into kubernetes.io/tls Secrets, safely:
+// - a CA Secret is only ever *created* (POST), never updated or applied over, so a stale cache,
+//   a crash or a restart can never replace an existing CA: the create fails with AlreadyExists;
+// - CA Secrets carry no ownerReference, so deleting the owner does not garbage-collect the CA;
+// - leaves are created when missing and replaced when the renewal policy says so;
+// - nothing is written for a certificate that is fine (zero writes at rest).
+import type { KubeClient } from '../kube/client.js';
+import { isAlreadyExists, isNotFound } from '../kube/errors.js';
+import type { KubeObject } from '../kube/object.js';
+import { Secrets } from '../kube/resources.js';
+import type { TlsSecretData } from '../pki/bundle.js';
+import type { PlannedCertificate } from '../pki/hierarchy.js';
+import { issuePlanned } from '../pki/issue.js';
+import { evaluateCertificate } from '../pki/renewal.js';
+import { componentLabels, type Component } from '../resources/common/labels.js';
+import { controllerRef } from '../resources/common/owner.js';
+import { secretData, type ControllerContext } from './context.js';
+
+export interface BlockedCertificate {
+  secretName: string;
+  reason: string;
+  message: string;
+  /** Waiting on something outside this operator (cert-manager, a user-provided Secret). */
+  external: boolean;
+}
+
+export interface CertificatesOutcome {
+  /** Every planned Secret exists and is valid. */
+  ready: boolean;
+  blocked: BlockedCertificate[];
+  /** Secrets created or replaced in this pass. */
+  issued: string[];
+  renewed: string[];
+  /** The earliest time a certificate needs attention again. */
+  requeueAfterMs: number | undefined;
+  /** Decoded data of every Secret of the plan that exists now (fresh writes included). */
+  data: Map<string, TlsSecretData>;
+}
+
+export function certificateSecret(owner: KubeObject, plan: PlannedCertificate, data: TlsSecretData, component: Component): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: plan.secretName,
+      namespace: owner.metadata.namespace,
+      labels: { ...componentLabels(owner.metadata.name ?? '', component), ...plan.labels },
+      // CAs outlive their owner on purpose: losing a CA breaks every client of the installation.
+      ...(plan.isCA ? {} : { ownerReferences: [controllerRef(owner)] }),
+    },
+    type: 'kubernetes.io/tls',
+    data: {
+      'tls.crt': Buffer.from(data['tls.crt']).toString('base64'),
+      'tls.key': Buffer.from(data['tls.key']).toString('base64'),
+      'ca.crt': Buffer.from(data['ca.crt']).toString('base64'),
+    },
+  };
+}
+
+const asTls = (d: Record<string, string> | undefined): TlsSecretData | undefined =>
+  d ? { 'tls.crt': d['tls.crt'] ?? '', 'tls.key': d['tls.key'] ?? '', 'ca.crt': d['ca.crt'] ?? '' } : undefined;
+
+export async function reconcileCertificates(
+  ctx: ControllerContext,
+  owner: KubeObject,
+  plans: readonly PlannedCertificate[],
+  component: Component,
+  now: Date = new Date(),
+): Promise<CertificatesOutcome> {
+  const client: KubeClient = ctx.manager.client;
+  const ns = owner.metadata.namespace ?? '';
+  const out: CertificatesOutcome = { ready: true, blocked: [], issued: [], renewed: [], requeueAfterMs: undefined, data: new Map() };
+  const requeue = (ms: number | undefined) => {
+    if (ms !== undefined) out.requeueAfterMs = out.requeueAfterMs === undefined ? ms : Math.min(out.requeueAfterMs, ms);
+  };
+  const lookup = (name: string): TlsSecretData | undefined => out.data.get(name) ?? asTls(secretData(ctx.secrets.getByName(ns, name)));
+
+  for (const plan of plans) {
+    let current = asTls(secretData(ctx.secrets.getByName(ns, plan.secretName)));
+    const issuerSecret = plan.issuer.type === 'ca' ? lookup(plan.issuer.secretName) : undefined;
+    if (plan.issuer.type === 'ca' && !issuerSecret) {
+      out.ready = false;
+      out.blocked.push({ secretName: plan.secretName, reason: 'IssuerMissing', message: `waiting for issuer Secret ${plan.issuer.secretName}`, external: false });
+      continue;
+    }
+    if (!current && plan.isCA) {
+      // The cache may lag behind a create from a previous (crashed) run: ask the server before
+      // concluding a CA is missing.
+      try {
+        current = asTls(secretData(await client.get(Secrets, ns, plan.secretName)));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    const decision = evaluateCertificate({ desired: plan, secret: current, issuerCertificatePem: issuerSecret?.['tls.crt'], now });
+    switch (decision.action) {
+      case 'keep':
+        if (current) out.data.set(plan.secretName, current);
+        requeue(decision.requeueAfterMs);
+        break;
+      case 'blocked':
+        out.ready = false;
+        if (current && plan.isCA) out.data.set(plan.secretName, current);
+        out.blocked.push({
+          secretName: plan.secretName,
+          reason: decision.reason === 'Missing' ? (plan.issuer.type === 'certManager' ? 'WaitingForCertManager' : 'SecretMissing') : `CA${decision.reason}`,
+          message: decision.message,
+          external: decision.reason === 'Missing',
+        });
+        break;
+      case 'issue': {
+        const issued = await issuePlanned(plan, { issuerSecret: issuerSecret as (TlsSecretData & { 'tls.key': string }) | undefined, now });
+        try {
+          await client.create(Secrets, certificateSecret(owner, plan, issued.secretData, component));
+          out.issued.push(plan.secretName);
+          out.data.set(plan.secretName, issued.secretData);
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw err;
+          // Someone (an earlier run) created it meanwhile: never overwrite, look again shortly.
+          out.ready = false;
+          requeue(500);
+        }
+        break;
+      }
+      case 'reissue': {
+        // Only leaves get here: the policy never reissues a CA.
+        const issued = await issuePlanned(plan, { issuerSecret: issuerSecret as (TlsSecretData & { 'tls.key': string }) | undefined, now });
+        await ctx.applier.apply(Secrets, certificateSecret(owner, plan, issued.secretData, component));
+        out.renewed.push(plan.secretName);
+        out.data.set(plan.secretName, issued.secretData);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** A short, key-free summary of what blocks the certificates, for a condition message. */
+export function blockedSummary(blocked: readonly BlockedCertificate[]): string {
+  return blocked
+    .slice(0, 5)
+    .map((b) => `${b.secretName}: ${b.message}`)
+    .join('; ')
+    .concat(blocked.length > 5 ? ` (and ${blocked.length - 5} more)` : '');
+}
+

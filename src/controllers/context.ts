@@ -1,0 +1,66 @@
+// What every controller shares: the operator's own kinds as REST resources, the informers over
+// them and over the children, one Applier (field manager) and one EventRecorder.
+import { API_GROUP, API_VERSION, CACHE_SERVER, FRONT_PROXY, KUBECONFIG, ROOT_SHARD, SHARD, type KindNames } from '../api/names.js';
+import { Applier } from '../kube/apply.js';
+import { EventRecorder } from '../kube/events.js';
+import type { Informer } from '../kube/informer.js';
+import type { Manager } from '../kube/manager.js';
+import type { KubeObject } from '../kube/object.js';
+import { Deployments, Secrets, Services, type ResourceType } from '../kube/resources.js';
+
+export const FIELD_MANAGER = 'kcp-operator-ts';
+
+const crd = (k: KindNames): ResourceType => ({ group: API_GROUP, version: API_VERSION, kind: k.kind, plural: k.plural, namespaced: true });
+export const RootShards = crd(ROOT_SHARD);
+export const Shards = crd(SHARD);
+export const FrontProxies = crd(FRONT_PROXY);
+export const CacheServers = crd(CACHE_SERVER);
+export const Kubeconfigs = crd(KUBECONFIG);
+
+export interface OperatorSettings {
+  /** Watch only this namespace; undefined watches all. */
+  namespace: string | undefined;
+  /** How long a deleted Shard waits for kcp to confirm deregistration before letting go. */
+  deregistrationTimeoutMs: number;
+  concurrency: number;
+}
+
+export const DEFAULT_SETTINGS: OperatorSettings = { namespace: undefined, deregistrationTimeoutMs: 120_000, concurrency: 4 };
+
+export interface ControllerContext {
+  manager: Manager;
+  settings: OperatorSettings;
+  applier: Applier;
+  events: EventRecorder;
+  rootShards: Informer<KubeObject>;
+  shards: Informer<KubeObject>;
+  cacheServers: Informer<KubeObject>;
+  secrets: Informer<KubeObject>;
+  deployments: Informer<KubeObject>;
+  services: Informer<KubeObject>;
+}
+
+export function controllerContext(manager: Manager, settings: OperatorSettings): ControllerContext {
+  const scope = { namespace: settings.namespace };
+  return {
+    manager,
+    settings,
+    applier: new Applier(manager.client, FIELD_MANAGER),
+    events: new EventRecorder(manager.client, FIELD_MANAGER, process.env.POD_NAME ?? 'local', { logger: manager.log }),
+    rootShards: manager.informer(RootShards, scope),
+    shards: manager.informer(Shards, scope),
+    cacheServers: manager.informer(CacheServers, scope),
+    // Secrets in the watched namespaces: the operator's own and the ones specs refer to (CA
+    // bundles, etcd TLS, BYO CAs). kcp-operator watches the same set; scope with --namespace.
+    secrets: manager.informer(Secrets, scope),
+    deployments: manager.informer(Deployments, { ...scope, labelSelector: 'app.kubernetes.io/managed-by=kcp-operator' }),
+    services: manager.informer(Services, { ...scope, labelSelector: 'app.kubernetes.io/managed-by=kcp-operator' }),
+  };
+}
+
+/** Decoded `data` of a cached Secret (base64 → UTF-8). */
+export function secretData(secret: KubeObject | undefined): Record<string, string> | undefined {
+  const data = secret?.data as Record<string, string> | undefined;
+  if (!secret) return undefined;
+  return Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}

@@ -1,0 +1,143 @@
+// RootShard: the whole PKI of an installation, the root shard's Secrets, Deployment and Service,
+// and a status that lists its shards.
+import type { RootShardSpec } from '../api/rootshard.js';
+import type { ShardSpec } from '../api/shard.js';
+import { Controller, generationChanged, type ReconcileRequest, type ReconcileResult } from '../kube/controller.js';
+import type { ConditionInput } from '../kube/conditions.js';
+import type { Manager } from '../kube/manager.js';
+import { objectKey, type KubeObject } from '../kube/object.js';
+import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
+import { LABEL_ROOTSHARD, rootShardCertificates } from '../pki/hierarchy.js';
+import { blockedSummary, reconcileCertificates } from './certificates.js';
+import { ensureCertManagerCertificate } from './cert-manager.js';
+import { controllerContext, RootShards, type ControllerContext, type OperatorSettings } from './context.js';
+import { certificateTemplatesFor } from './templates.js';
+import { applyShardWorkload } from './shard-workload.js';
+import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
+
+const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'RootShard' };
+
+export function shardsOf(ctx: ControllerContext, rs: KubeObject): string[] {
+  return ctx.shards
+    .list(rs.metadata.namespace)
+    .filter((s) => (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name === rs.metadata.name)
+    .map((s) => s.metadata.name ?? '')
+    .sort();
+}
+
+export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileRequest): Promise<ReconcileResult | void> {
+  const rs = ctx.rootShards.get(req.key);
+  if (!rs || rs.metadata.deletionTimestamp) return;
+  const spec = rs.spec as RootShardSpec;
+  const ns = rs.metadata.namespace ?? '';
+  const gen = rs.metadata.generation;
+  const conditions: ConditionInput[] = [];
+  let failure: { reason: string; message: string } | undefined;
+
+  const plans = rootShardCertificates({
+    name: rs.metadata.name ?? '',
+    namespace: ns,
+    clusterDomain: spec.clusterDomain,
+    externalHostname: spec.external.hostname,
+    privateHostname: spec.external.privateHostname,
+    shardBaseURL: spec.shardBaseURL,
+    caSecretRef: spec.certificates?.caSecretRef?.name,
+    issuerRef: spec.certificates?.issuerRef,
+    key: DEFAULT_KEY_SPEC,
+    templates: certificateTemplatesFor(spec.certificateTemplates),
+  });
+  const certs = await reconcileCertificates(ctx, rs, plans, 'rootshard');
+  for (const name of certs.issued) req.log.info({ secret: name }, 'issued certificate');
+  for (const name of certs.renewed) void ctx.events.record(rs, 'Normal', 'CertificateRenewed', `renewed ${name}`);
+  if (certs.issued.some((n) => plans.find((p) => p.secretName === n)?.isCA)) {
+    void ctx.events.record(rs, 'Normal', 'CAIssued', `issued the CA hierarchy of ${rs.metadata.name}`);
+  }
+  const rootPlan = plans[0];
+  if (rootPlan && rootPlan.issuer.type === 'certManager' && certs.blocked.some((b) => b.secretName === rootPlan.secretName)) {
+    const cm = await ensureCertManagerCertificate(ctx, rs, rootPlan);
+    if (!cm.installed) failure = { reason: 'CertManagerNotInstalled', message: cm.message };
+  }
+  const caProblem = certs.blocked.find((b) => !b.external && b.reason.startsWith('CA'));
+  if (caProblem && !failure) failure = { reason: caProblem.reason, message: caProblem.message };
+  conditions.push(
+    certs.ready
+      ? { type: 'CertificatesReady', status: 'True', reason: 'Issued', message: `${plans.length} certificates valid`, observedGeneration: gen }
+      : {
+          type: 'CertificatesReady',
+          status: 'False',
+          reason: failure?.reason ?? certs.blocked[0]?.reason ?? 'Issuing',
+          message: failure?.message ?? (blockedSummary(certs.blocked) || 'issuing'),
+          observedGeneration: gen,
+        },
+  );
+  if (failure) void ctx.events.record(rs, 'Warning', failure.reason, failure.message);
+
+  const cacheServer = spec.cache?.ref?.name;
+  if (cacheServer && !ctx.cacheServers.getByName(ns, cacheServer)) {
+    conditions.push({ type: 'CacheServer', status: 'False', reason: 'CacheServerNotFound', message: `CacheServer ${ns}/${cacheServer} does not exist`, observedGeneration: gen });
+  }
+  const shards = shardsOf(ctx, rs);
+  const model = {
+    kind: 'RootShard' as const,
+    owner: { ...API_VERSION_KIND, ...rs },
+    name: rs.metadata.name ?? '',
+    namespace: ns,
+    spec,
+    root: { name: rs.metadata.name ?? '', spec },
+    cacheServer,
+    serviceAccountPeers: spec.auth?.serviceAccount?.enabled ? shards : [],
+  };
+  const workload = await applyShardWorkload(ctx, model, certs.data);
+  if (workload.missing && !failure && workload.missing.reason !== 'CertificatesPending') failure = workload.missing;
+  conditions.unshift(
+    workload.missing
+      ? { type: 'Available', status: 'False', reason: workload.missing.reason, message: workload.missing.message, observedGeneration: gen }
+      : deploymentAvailable(workload.deployment, gen),
+  );
+  const status = buildStatus({ obj: rs, conditions, failure, extra: { shards: shards.map((name) => ({ name })) } });
+  await writeStatus(ctx, RootShards, rs, status);
+  // cert-manager may be installed later; nothing we watch would tell us, so look again now and then.
+  if (failure?.reason === 'CertManagerNotInstalled') return { requeueAfterMs: 60_000 };
+  if (!certs.ready && !failure) return { requeueAfterMs: Math.min(certs.requeueAfterMs ?? 5000, 5000) };
+  return certs.requeueAfterMs !== undefined ? { requeueAfterMs: certs.requeueAfterMs } : undefined;
+}
+
+export function setupRootShardController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
+  const c = new Controller('rootshard', (req) => reconcileRootShard(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
+  c.watchFor(ctx.rootShards, generationChanged);
+  for (const inf of [ctx.secrets, ctx.deployments, ctx.services]) c.watchOwned(inf, API_VERSION_KIND);
+  // CA Secrets have no owner (they must outlive it); they carry the rootshard label instead.
+  c.watchMapped(ctx.secrets, (s) => {
+    const rs = s.metadata.labels?.[LABEL_ROOTSHARD];
+    return rs && !s.metadata.labels?.['operator.kcp.io/shard'] ? [`${s.metadata.namespace}/${rs}`] : [];
+  });
+  ctx.rootShards.addIndex('secretRefs', (o) => secretRefsOf(o));
+  c.watchMapped(ctx.secrets, (s) => ctx.rootShards.byIndex('secretRefs', objectKey(s)).map(objectKey));
+  // Shards joining or leaving change status.shards and the service-account keys.
+  c.watchMapped(ctx.shards, (s) => {
+    const ref = (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
+    return ref ? [`${s.metadata.namespace}/${ref}`] : [];
+  });
+  c.watchMapped(ctx.cacheServers, (cs) =>
+    ctx.rootShards
+      .list(cs.metadata.namespace)
+      .filter((rs) => (rs.spec as RootShardSpec).cache?.ref?.name === cs.metadata.name)
+      .map(objectKey),
+  );
+  manager.add(c);
+  return c;
+}
+
+/** `namespace/name` of every Secret a RootShard's spec refers to. */
+export function secretRefsOf(o: KubeObject): string[] {
+  const s = o.spec as RootShardSpec | undefined;
+  const ns = o.metadata.namespace;
+  return [
+    s?.certificates?.caSecretRef?.name,
+    s?.caBundleSecretRef?.name,
+    s?.clientCABundleRef?.name,
+    s?.etcd?.tlsConfig?.secretRef?.name,
+  ]
+    .filter((n): n is string => !!n)
+    .map((n) => `${ns}/${n}`);
+}

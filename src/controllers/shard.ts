@@ -1,0 +1,131 @@
+// Shard: an additional kcp shard joining a RootShard: certificates signed by the root's CAs,
+// kubeconfigs to reach the root shard and the cache, Deployment, Service, and deregistration on
+// delete.
+import type { RootShardSpec } from '../api/rootshard.js';
+import type { ShardSpec } from '../api/shard.js';
+import { Controller, generationChanged, type ReconcileRequest, type ReconcileResult } from '../kube/controller.js';
+import type { ConditionInput } from '../kube/conditions.js';
+import type { Manager } from '../kube/manager.js';
+import { objectKey, type KubeObject } from '../kube/object.js';
+import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
+import { LABEL_ROOTSHARD, LABEL_SHARD, shardCertificates } from '../pki/hierarchy.js';
+import { baseURL } from '../resources/shard/model.js';
+import { blockedSummary, reconcileCertificates } from './certificates.js';
+import { controllerContext, Shards, type ControllerContext, type OperatorSettings } from './context.js';
+import { deregisterShard, setFinalizer } from './deregistration.js';
+import { shardsOf } from './rootshard.js';
+import { applyShardWorkload } from './shard-workload.js';
+import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
+import { certificateTemplatesFor } from './templates.js';
+
+const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'Shard' };
+
+export async function reconcileShard(ctx: ControllerContext, req: ReconcileRequest): Promise<ReconcileResult | void> {
+  const shard = ctx.shards.get(req.key);
+  if (!shard) return;
+  const spec = shard.spec as ShardSpec;
+  const ns = shard.metadata.namespace ?? '';
+  const gen = shard.metadata.generation;
+  const rootName = spec.rootShard?.ref?.name;
+  const root = rootName ? ctx.rootShards.getByName(ns, rootName) : undefined;
+  const rootSpec = root?.spec as RootShardSpec | undefined;
+
+  if (shard.metadata.deletionTimestamp) {
+    if (!shard.metadata.finalizers?.length) return;
+    const res = await deregisterShard(ctx, shard, root && rootSpec ? { name: root.metadata.name ?? '', baseURL: baseURL({ kind: 'RootShard', name: root.metadata.name ?? '', namespace: ns, spec: rootSpec }) } : undefined);
+    if (!res.done) {
+      req.log.info({ detail: res.detail }, 'waiting to deregister the shard from kcp');
+      return { requeueAfterMs: 2000 };
+    }
+    if (res.how === 'gave-up') void ctx.events.record(shard, 'Warning', 'DeregistrationSkipped', `removing the finalizer without deregistering: ${res.detail}`);
+    else void ctx.events.record(shard, 'Normal', 'Deregistered', res.how === 'deregistered' ? 'removed the shard from kcp' : 'kcp had no registration for this shard');
+    await setFinalizer(ctx, Shards, shard, false);
+    return;
+  }
+  await setFinalizer(ctx, Shards, shard, true);
+
+  if (!root || !rootSpec) {
+    const message = rootName
+      ? `spec.rootShard.ref: RootShard ${ns}/${rootName} does not exist; create it or fix the reference`
+      : 'spec.rootShard.ref is not set';
+    const conditions: ConditionInput[] = [
+      { type: 'Available', status: 'False', reason: 'RootShardNotFound', message, observedGeneration: gen },
+      { type: 'RootShard', status: 'False', reason: rootName ? 'RootShardNotFound' : 'InvalidReference', message, observedGeneration: gen },
+    ];
+    await writeStatus(ctx, Shards, shard, buildStatus({ obj: shard, conditions, failure: { reason: 'RootShardNotFound', message } }));
+    return;
+  }
+  const conditions: ConditionInput[] = [
+    { type: 'RootShard', status: 'True', reason: 'Valid', message: `RootShard ${rootName}`, observedGeneration: gen },
+  ];
+  let failure: { reason: string; message: string } | undefined;
+
+  const plans = shardCertificates({
+    name: shard.metadata.name ?? '',
+    namespace: ns,
+    clusterDomain: spec.clusterDomain,
+    shardBaseURL: spec.shardBaseURL,
+    rootShard: { name: rootName ?? '', caSecretRef: rootSpec.certificates?.caSecretRef?.name },
+    key: DEFAULT_KEY_SPEC,
+    templates: certificateTemplatesFor(spec.certificateTemplates),
+  });
+  const certs = await reconcileCertificates(ctx, shard, plans, 'shard');
+  for (const name of certs.renewed) void ctx.events.record(shard, 'Normal', 'CertificateRenewed', `renewed ${name}`);
+  conditions.push(
+    certs.ready
+      ? { type: 'CertificatesReady', status: 'True', reason: 'Issued', message: `${plans.length} certificates valid`, observedGeneration: gen }
+      : { type: 'CertificatesReady', status: 'False', reason: certs.blocked[0]?.reason ?? 'Issuing', message: blockedSummary(certs.blocked) || 'issuing', observedGeneration: gen },
+  );
+
+  const cacheServer = spec.cache?.ref?.name ?? rootSpec.cache?.ref?.name;
+  if (cacheServer && !ctx.cacheServers.getByName(ns, cacheServer)) {
+    conditions.push({ type: 'CacheServer', status: 'False', reason: 'CacheServerNotFound', message: `CacheServer ${ns}/${cacheServer} does not exist`, observedGeneration: gen });
+  }
+  const peers = rootSpec.auth?.serviceAccount?.enabled || spec.auth?.serviceAccount?.enabled
+    ? [rootName ?? '', ...shardsOf(ctx, root).filter((s) => s !== shard.metadata.name)]
+    : [];
+  const workload = await applyShardWorkload(
+    ctx,
+    {
+      kind: 'Shard',
+      owner: { ...API_VERSION_KIND, ...shard },
+      name: shard.metadata.name ?? '',
+      namespace: ns,
+      spec,
+      root: { name: rootName ?? '', spec: rootSpec },
+      cacheServer,
+      serviceAccountPeers: peers,
+    },
+    certs.data,
+  );
+  if (workload.missing && workload.missing.reason !== 'CertificatesPending') failure = workload.missing;
+  conditions.unshift(
+    workload.missing
+      ? { type: 'Available', status: 'False', reason: workload.missing.reason, message: workload.missing.message, observedGeneration: gen }
+      : deploymentAvailable(workload.deployment, gen),
+  );
+  await writeStatus(ctx, Shards, shard, buildStatus({ obj: shard, conditions, failure }));
+  if (!certs.ready) return { requeueAfterMs: Math.min(certs.requeueAfterMs ?? 2000, 2000) };
+  return certs.requeueAfterMs !== undefined ? { requeueAfterMs: certs.requeueAfterMs } : undefined;
+}
+
+export function setupShardController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
+  const c = new Controller('shard', (req) => reconcileShard(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
+  const rootOf = (s: KubeObject) => (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
+  // Finalizer edits and deletion change metadata only; those must still wake the controller.
+  c.watchFor(ctx.shards, (o, n) => generationChanged(o, n) || !!n.metadata.deletionTimestamp);
+  for (const inf of [ctx.secrets, ctx.deployments, ctx.services]) c.watchOwned(inf, API_VERSION_KIND);
+  ctx.shards.addIndex('rootShard', (s) => (rootOf(s) ? [`${s.metadata.namespace}/${rootOf(s)}`] : []));
+  const shardsOfRoot = (ns: string | undefined, rs: string) => ctx.shards.byIndex('rootShard', `${ns}/${rs}`).map(objectKey);
+  c.watchMapped(ctx.rootShards, (rs) => shardsOfRoot(rs.metadata.namespace, rs.metadata.name ?? ''));
+  // The root's CA Secrets appearing or changing (they carry the rootshard label, not an owner).
+  c.watchMapped(ctx.secrets, (s) => {
+    const rs = s.metadata.labels?.[LABEL_ROOTSHARD];
+    return rs && !s.metadata.labels?.[LABEL_SHARD] ? shardsOfRoot(s.metadata.namespace, rs) : [];
+  });
+  // Peers joining or leaving change the service-account keys every shard trusts.
+  c.watchMapped(ctx.shards, (s) => (rootOf(s) ? shardsOfRoot(s.metadata.namespace, rootOf(s) ?? '').filter((k) => k !== objectKey(s)) : []));
+  c.watchMapped(ctx.cacheServers, (cs) => ctx.shards.list(cs.metadata.namespace).map(objectKey));
+  manager.add(c);
+  return c;
+}

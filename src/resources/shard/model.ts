@@ -1,0 +1,75 @@
+// What rendering a kcp shard needs, resolved by the controller from the cache: the shard's own
+// spec, its RootShard, the effective cache server and the peers whose service-account keys it
+// must trust. RootShard and Shard render through the same code; `kind` tells them apart.
+import type { RootShardSpec } from '../../api/rootshard.js';
+import type { CommonShardSpec } from '../../api/shard-common.js';
+import { DEFAULT_CLUSTER_DOMAIN, rootCASecretName, rootShardCAName } from '../../pki/hierarchy.js';
+import type { KubeObject } from '../../kube/object.js';
+
+export interface ShardModel {
+  kind: 'RootShard' | 'Shard';
+  owner: KubeObject;
+  name: string;
+  namespace: string;
+  spec: CommonShardSpec;
+  root: { name: string; spec: RootShardSpec };
+  /** Effective CacheServer name (the shard's ref, else its RootShard's); undefined: embedded cache. */
+  cacheServer?: string;
+  /** With auth.serviceAccount.enabled: every other shard of the installation (RootShard included). */
+  serviceAccountPeers: string[];
+}
+
+export const SECURE_PORT = 6443;
+export const VIRTUAL_WORKSPACES_PORT = 6444;
+
+export function deploymentName(kind: ShardModel['kind'], name: string): string {
+  return kind === 'RootShard' ? `${name}-kcp` : `${name}-shard-kcp`;
+}
+
+export function serviceURL(kind: ShardModel['kind'], name: string, namespace: string, clusterDomain?: string): string {
+  return `https://${deploymentName(kind, name)}.${namespace}.svc.${clusterDomain || DEFAULT_CLUSTER_DOMAIN}:${SECURE_PORT}`;
+}
+
+/** How the shard is reached directly: spec.shardBaseURL, else its in-cluster Service. */
+export function baseURL(m: Pick<ShardModel, 'kind' | 'name' | 'namespace' | 'spec'>): string {
+  return m.spec.shardBaseURL || serviceURL(m.kind, m.name, m.namespace, m.spec.clusterDomain);
+}
+
+export function rootBaseURL(m: ShardModel): string {
+  return baseURL({ kind: 'RootShard', name: m.root.name, namespace: m.namespace, spec: m.root.spec });
+}
+
+/** The front-proxy URL the installation advertises (RootShard spec.external). */
+export function externalURL(root: RootShardSpec): string {
+  return `https://${root.external.hostname}:${root.external.port}`;
+}
+
+/** Private (in-cluster) address of the front door, for the external-logical-cluster-admin kubeconfig. */
+export function privateExternalURL(root: RootShardSpec): string {
+  const e = root.external;
+  return `https://${e.privateHostname || e.hostname}:${e.privatePort || e.port}`;
+}
+
+/** Names of the Secrets a shard's rendering refers to. */
+export function secretNames(m: ShardModel) {
+  const rs = m.root.name;
+  const own = m.name;
+  return {
+    rootCA: rootCASecretName({ name: rs, caSecretRef: m.root.spec.certificates?.caSecretRef?.name }),
+    serverCA: rootShardCAName(rs, 'server'),
+    clientCA: rootShardCAName(rs, 'client'),
+    requestHeaderCA: rootShardCAName(rs, 'requestheader-client'),
+    serviceAccountCA: rootShardCAName(rs, 'service-account'),
+    server: `${own}-server`,
+    serviceAccount: `${own}-service-account`,
+    client: `${own}-client`,
+    mountsProxy: `${own}-mounts-proxy`,
+    logicalClusterAdmin: `${own}-logical-cluster-admin`,
+    externalLogicalClusterAdmin: `${own}-external-logical-cluster-admin`,
+    logicalClusterAdminKubeconfig: `${own}-logical-cluster-admin-kubeconfig`,
+    externalLogicalClusterAdminKubeconfig: `${own}-external-logical-cluster-admin-kubeconfig`,
+    clientKubeconfig: `${own}-client-kubeconfig`,
+    mergedCABundle: `${own}-merged-ca-bundle`,
+    mergedClientCA: `${own}-merged-client-ca`,
+  };
+}

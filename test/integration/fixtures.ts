@@ -1,0 +1,14 @@
+// The kcp-operator sample manifests users already have (../shared/fixtures), parsed.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { KubeObject } from '../../src/kube/object.js';
+import { repoRoot } from '../env/binaries.js';
+
+export const FIXTURES_DIR = path.join(repoRoot, '..', 'shared', 'fixtures', 'kcp-operator-samples');
+
+export function fixture(file: string, namespace: string): KubeObject {
+  const obj = parse(readFileSync(path.join(FIXTURES_DIR, file), 'utf8')) as KubeObject;
+  obj.metadata.namespace = namespace;
+  return obj;
+}
