@@ -33,6 +33,7 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ manager: Manager
   const log = createLogger({ name: o.component, level: o.logLevel });
   const kc = loadKubeConfig(o.kubeconfig);
   const client = await KubeClient.fromKubeConfig(kc, { userAgent: `${o.component}/${process.env.npm_package_version ?? 'dev'}`, qps: o.qps, burst: o.burst });
+  injectFaults(client, log);
   const identity = `${process.env.POD_NAME || os.hostname()}_${process.pid}`;
   const opts: ManagerOptions = {
     client,
@@ -50,4 +51,21 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ manager: Manager
   }
   log.info({ server: client.server.origin, identity, leaderElect: o.leaderElect }, 'starting');
   return { manager: new Manager(opts), log, client };
+}
+
+/**
+ * Fault injection for crash tests (never set in production): KCP_OPERATOR_FAULT_CRASH_AFTER_WRITES=N
+ * kills the process with SIGKILL right after its Nth successful write, so tests can stop it at
+ * exact points mid-reconcile.
+ */
+function injectFaults(client: KubeClient, log: Logger): void {
+  const n = Number(process.env.KCP_OPERATOR_FAULT_CRASH_AFTER_WRITES ?? '');
+  if (!Number.isInteger(n) || n <= 0) return;
+  log.warn({ afterWrites: n }, 'fault injection: will crash after this many writes');
+  let writes = 0;
+  client.onRequest = (verb, code) => {
+    if (['create', 'update', 'patch', 'delete'].includes(verb) && code >= 200 && code < 300 && ++writes >= n) {
+      process.kill(process.pid, 'SIGKILL');
+    }
+  };
 }

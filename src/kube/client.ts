@@ -48,6 +48,8 @@ const CREDENTIAL_TTL_MS = 30_000;
 export class KubeClient {
   readonly server: URL;
   readonly stats: RequestStats = { total: 0, writes: 0, byVerb: {} };
+  /** Called after every request with its verb and status code (fault injection, accounting). */
+  onRequest: ((verb: Verb, code: number) => void) | undefined;
   private readonly agent: http.Agent;
   private readonly userAgent: string;
   private credentials: Credentials | undefined;
@@ -106,6 +108,7 @@ export class KubeClient {
     if (WRITE_VERBS.has(verb)) this.stats.writes++;
     this.stats.byVerb[verb] = (this.stats.byVerb[verb] ?? 0) + 1;
     restClientRequests.inc({ method: verb, code: String(code) });
+    this.onRequest?.(verb, code);
   }
 
   private async open(opts: RequestOptions): Promise<http.IncomingMessage> {
