@@ -1,6 +1,7 @@
 // Runs the operator in-process against the shared control plane, scoped to one namespace, with
 // its own client (so its requests can be counted apart from the test's).
 import { randomBytes } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { registerControllers } from '../../src/controllers/index.js';
 import type { ControllerContext, OperatorSettings } from '../../src/controllers/context.js';
 import { KubeClient } from '../../src/kube/client.js';
@@ -16,9 +17,12 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-export async function startOperator(settings: Partial<OperatorSettings> & { namespace: string }): Promise<RunningOperator> {
+export async function startOperator(
+  settings: Partial<OperatorSettings> & { namespace: string },
+  kubeConfig: KubeConfig = sharedKubeConfig(),
+): Promise<RunningOperator> {
   const userAgent = `operator-it-${randomBytes(3).toString('hex')}`;
-  const client = await KubeClient.fromKubeConfig(sharedKubeConfig(), { userAgent, qps: 0 });
+  const client = await KubeClient.fromKubeConfig(kubeConfig, { userAgent, qps: 0 });
   const manager = new Manager({ client, logger: createLogger({ name: 'operator-it', level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   const ctx = registerControllers(manager, settings);
   await manager.start();
