@@ -1,0 +1,150 @@
+// What a replica is: the copied content plus the ownership record, and how to tell whether one
+// made by us is still right. Pure functions.
+import { canonicalJson, contentHash } from '../src/kube/apply.js';
+import type { KubeObject } from '../src/kube/object.js';
+import {
+  CONTENT_HASH,
+  ORIGIN,
+  ORIGIN_CLUSTER_LABEL,
+  ORIGIN_UID,
+  REPLICA_NAMESPACE,
+  isSyncKey,
+} from './keys.js';
+
+export type SyncKind = 'ConfigMap' | 'Secret';
+export const SYNC_KINDS: readonly SyncKind[] = ['ConfigMap', 'Secret'];
+
+export interface Origin {
+  cluster: string;
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/** `Kind/namespace/name` of a source on the local cluster: the work-queue key. */
+export const sourceKey = (kind: SyncKind, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;
+
+export function parseSourceKey(key: string): { kind: SyncKind; namespace: string; name: string } | undefined {
+  const [kind, namespace, ...rest] = key.split('/');
+  if ((kind !== 'ConfigMap' && kind !== 'Secret') || !namespace || rest.length !== 1 || !rest[0]) return undefined;
+  return { kind, namespace, name: rest[0] };
+}
+
+const nonEmpty = (m: unknown): Record<string, string> | undefined =>
+  m && typeof m === 'object' && Object.keys(m).length > 0 ? (m as Record<string, string>) : undefined;
+
+/** The copied part of an object: type and data for a Secret, data and binaryData for a ConfigMap. */
+export function copiedContent(kind: SyncKind, obj: KubeObject): Record<string, unknown> {
+  if (kind === 'Secret') return { type: (obj.type as string | undefined) ?? 'Opaque', data: nonEmpty(obj.data) };
+  return { data: nonEmpty(obj.data), binaryData: nonEmpty(obj.binaryData) };
+}
+
+const pickSync = (m: Record<string, string> | undefined): Record<string, string> =>
+  Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => isSyncKey(k)));
+const dropSync = (m: Record<string, string> | undefined): Record<string, string> =>
+  Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isSyncKey(k)));
+
+/** The replica of `source` for namespace `namespace`, as the sidecar of cluster `own` writes it. */
+export function desiredReplica(kind: SyncKind, source: KubeObject, namespace: string, own: string): KubeObject {
+  const content = copiedContent(kind, source);
+  return {
+    apiVersion: 'v1',
+    kind,
+    metadata: {
+      name: source.metadata.name,
+      namespace,
+      labels: { [ORIGIN_CLUSTER_LABEL]: own },
+      annotations: {
+        [ORIGIN]: `${own}/${source.metadata.namespace}/${source.metadata.name}`,
+        [ORIGIN_UID]: source.metadata.uid ?? '',
+        [REPLICA_NAMESPACE]: namespace,
+        [CONTENT_HASH]: contentHash(content),
+      },
+    },
+    ...content,
+  };
+}
+
+/**
+ * Hash of everything the sidecar decides on a replica: the copied content, `immutable`, and every
+ * label and annotation under our prefix (so a hand-added `enabled` label or an edited origin
+ * differs too). Equal hashes mean no write; resourceVersions play no part.
+ */
+export function replicaStateHash(kind: SyncKind, obj: KubeObject): string {
+  return contentHash({
+    ...copiedContent(kind, obj),
+    immutable: obj.immutable === true ? true : undefined,
+    labels: pickSync(obj.metadata.labels),
+    annotations: pickSync(obj.metadata.annotations),
+  });
+}
+
+/** The update of a live replica of ours: content and our keys replaced, anyone else's metadata kept. */
+export function updatedReplica(kind: SyncKind, live: KubeObject, desired: KubeObject): KubeObject {
+  const { immutable: _immutable, data: _data, binaryData: _binaryData, stringData: _stringData, ...rest } = live;
+  const out: KubeObject = {
+    ...rest,
+    metadata: {
+      ...live.metadata,
+      labels: { ...dropSync(live.metadata.labels), ...desired.metadata.labels },
+      annotations: { ...dropSync(live.metadata.annotations), ...desired.metadata.annotations },
+    },
+  };
+  for (const [k, v] of Object.entries(copiedContent(kind, desired))) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Type and immutability cannot change in place: such a replica is deleted and created again. */
+export function needsRecreate(kind: SyncKind, live: KubeObject, desired: KubeObject): boolean {
+  if (live.immutable === true) return true;
+  return kind === 'Secret' && ((live.type as string | undefined) ?? 'Opaque') !== ((desired.type as string | undefined) ?? 'Opaque');
+}
+
+export type Ownership = { owned: true; origin: Origin } | { owned: false; reason: string };
+
+/**
+ * Whether `obj`, found on cluster `destCluster`, is a replica made by the sidecar of cluster `own`.
+ * All marks must agree: our origin-cluster label, an origin naming our cluster, a uid, and the
+ * namespace it was made for being the one it is in (a copy moved by hand is not ours). An object
+ * whose origin is itself is never a replica, whatever its marks say.
+ */
+export function ownership(obj: KubeObject, destCluster: string, own: string): Ownership {
+  const labels = obj.metadata.labels ?? {};
+  const ann = obj.metadata.annotations ?? {};
+  if (labels[ORIGIN_CLUSTER_LABEL] !== own) return { owned: false, reason: 'not made by this sidecar' };
+  const origin = parseOrigin(ann[ORIGIN]);
+  if (!origin || origin.cluster !== own) return { owned: false, reason: 'no valid origin annotation' };
+  const uid = ann[ORIGIN_UID];
+  if (!uid) return { owned: false, reason: 'no origin uid' };
+  if (ann[REPLICA_NAMESPACE] !== obj.metadata.namespace) return { owned: false, reason: 'made for another namespace' };
+  if (origin.name !== obj.metadata.name) return { owned: false, reason: 'named unlike its origin' };
+  if (destCluster === own && origin.namespace === obj.metadata.namespace && origin.name === obj.metadata.name) {
+    return { owned: false, reason: 'its origin is itself' };
+  }
+  return { owned: true, origin: { ...origin, uid } };
+}
+
+export function parseOrigin(v: string | undefined): Omit<Origin, 'uid'> | undefined {
+  const parts = (v ?? '').split('/');
+  if (parts.length !== 3 || parts.some((p) => !p)) return undefined;
+  return { cluster: parts[0] ?? '', namespace: parts[1] ?? '', name: parts[2] ?? '' };
+}
+
+/** Anything carrying replica marks is never a source, so replicas cannot be chained onwards. */
+export function hasReplicaMarks(obj: KubeObject): boolean {
+  return obj.metadata.labels?.[ORIGIN_CLUSTER_LABEL] !== undefined || obj.metadata.annotations?.[ORIGIN] !== undefined;
+}
+
+/** Source fields whose change matters to replicas (everything but our own status annotation). */
+export function sourceRelevantHash(obj: KubeObject): string {
+  const ann = { ...obj.metadata.annotations };
+  for (const k of Object.keys(ann)) if (isSyncKey(k) && k.endsWith('/status')) delete ann[k];
+  return canonicalJson({
+    uid: obj.metadata.uid,
+    deleting: obj.metadata.deletionTimestamp !== undefined,
+    labels: pickSync(obj.metadata.labels),
+    annotations: pickSync(ann),
+    content: contentHash({ type: obj.type, data: obj.data, binaryData: obj.binaryData }),
+  });
+}
+

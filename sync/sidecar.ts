@@ -1,0 +1,172 @@
+// The sidecar assembled on the shared runtime: the Manager holds the local informers (sources and
+// cluster registrations), probes and leader election; this adds the engine, the registry, and one
+// ClusterConnection per destination — the local cluster first, as a destination like any other.
+import os from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient, type RequestStats } from '../src/kube/client.js';
+import { EventRecorder } from '../src/kube/events.js';
+import type { Informer } from '../src/kube/informer.js';
+import type { Manager } from '../src/kube/manager.js';
+import { ConfigMaps, Secrets } from '../src/kube/resources.js';
+import { ClusterConnection } from './cluster.js';
+import { SyncEngine, type PlannedOperation } from './engine.js';
+import { CLUSTER_LABEL, FIELD_MANAGER, SOURCE_LABEL } from './keys.js';
+import { ClusterRegistry } from './registry.js';
+import type { SyncKind } from './replica.js';
+import { isValidLabelValue } from './selector.js';
+
+export interface SidecarOptions {
+  manager: Manager;
+  /** Kubeconfig of the local cluster; the local destination gets its own client (and rate limit) from it. */
+  kubeConfig: KubeConfig;
+  /** The sidecar's own namespace: cluster registrations (and the leader-election Lease). */
+  namespace: string;
+  clusterName: string;
+  clusterLabels?: Record<string, string>;
+  dryRun?: boolean;
+  /** Per destination cluster: sustained writes per second and burst (token bucket). */
+  clusterQps?: number;
+  clusterBurst?: number;
+  /** Workers per destination cluster. */
+  workers?: number;
+  resyncMs?: number;
+  conflictRecheckMs?: number;
+  deregisterTimeoutMs?: number;
+  statusDelayMs?: number;
+  writeTimeoutMs?: number;
+  probeMinMs?: number;
+  probeMaxMs?: number;
+  userAgent?: string;
+}
+
+export const DEFAULTS = {
+  clusterQps: 100,
+  clusterBurst: 200,
+  workers: 8,
+  resyncMs: 10 * 60_000,
+  conflictRecheckMs: 60_000,
+  deregisterTimeoutMs: 5 * 60_000,
+  statusDelayMs: 1_000,
+  writeTimeoutMs: 15_000,
+  probeMinMs: 500,
+  probeMaxMs: 30_000,
+} as const;
+
+export class SyncSidecar {
+  readonly engine: SyncEngine;
+  readonly registry: ClusterRegistry;
+  private readonly sources: Record<SyncKind, Informer>;
+  private readonly o: Required<Omit<SidecarOptions, 'clusterLabels'>> & { clusterLabels: Record<string, string> };
+  private readonly clients: KubeClient[] = [];
+  private started = false;
+
+  constructor(opts: SidecarOptions) {
+    if (!isValidLabelValue(opts.clusterName) || !opts.clusterName) {
+      throw new Error(`--cluster-name "${opts.clusterName}" must be a valid label value (it is written on every replica)`);
+    }
+    this.o = {
+      dryRun: false,
+      userAgent: FIELD_MANAGER,
+      ...DEFAULTS,
+      ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
+      clusterLabels: opts.clusterLabels ?? {},
+    } as typeof this.o;
+    const m = opts.manager;
+    // Label selectors on every informer: only opted-in sources and registrations are ever listed.
+    this.sources = {
+      ConfigMap: m.informer(ConfigMaps, { labelSelector: `${SOURCE_LABEL}=true` }),
+      Secret: m.informer(Secrets, { labelSelector: `${SOURCE_LABEL}=true` }),
+    };
+    const registrations = m.informer(Secrets, { namespace: opts.namespace, labelSelector: `${CLUSTER_LABEL}=true` });
+    const identity = `${process.env.POD_NAME || os.hostname()}_${process.pid}`;
+    const events = this.o.dryRun ? undefined : new EventRecorder(m.client, FIELD_MANAGER, identity, { logger: m.log });
+    this.engine = new SyncEngine({
+      own: opts.clusterName,
+      sources: this.sources,
+      localClient: m.client,
+      events,
+      logger: m.log,
+      dryRun: this.o.dryRun,
+      conflictRecheckMs: this.o.conflictRecheckMs,
+      writeTimeoutMs: this.o.writeTimeoutMs,
+      statusDelayMs: this.o.statusDelayMs,
+      writeConcurrency: 8,
+    });
+    this.registry = new ClusterRegistry({
+      engine: this.engine,
+      own: opts.clusterName,
+      namespace: opts.namespace,
+      secrets: registrations,
+      localClient: m.client,
+      events,
+      logger: m.log,
+      dryRun: this.o.dryRun,
+      deregisterTimeoutMs: this.o.deregisterTimeoutMs,
+      connect: (name, kc, labels, hash) => this.connect(name, kc, labels, false, hash),
+    });
+    m.health.addReadyCheck('sync-local-destination', () => {
+      if (!this.started) return true; // a standby is ready: it has nothing to sync yet
+      const local = this.engine.clusters.get(this.o.clusterName);
+      return local?.hasSynced() ? true : 'local destination caches not synced';
+    });
+  }
+
+  private async connect(name: string, kc: KubeConfig, labels: Record<string, string>, local: boolean, hash?: string): Promise<ClusterConnection> {
+    const client = await KubeClient.fromKubeConfig(kc, {
+      userAgent: `${this.o.userAgent}/${name}`,
+      qps: this.o.clusterQps,
+      burst: this.o.clusterBurst,
+    });
+    this.clients.push(client);
+    return new ClusterConnection({
+      name,
+      own: this.o.clusterName,
+      client,
+      labels,
+      local,
+      registrationHash: hash,
+      logger: this.o.manager.log,
+      workers: this.o.workers,
+      resyncMs: this.o.resyncMs,
+      probeMinMs: this.o.probeMinMs,
+      probeMaxMs: this.o.probeMaxMs,
+    });
+  }
+
+  /** Starts replicating; call once the Manager has started (and, with leader election, leads). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.engine.addCluster(await this.connect(this.o.clusterName, this.o.kubeConfig, this.o.clusterLabels, true));
+    this.engine.start();
+    if (!this.o.dryRun) this.o.manager.add(this.registry.controller);
+  }
+
+  /** Dry-run: connects to every cluster, waits (bounded) for caches, and returns what would change. */
+  async plan(timeoutMs: number): Promise<{ operations: PlannedOperation[]; invalidClusters: ReadonlyMap<string, string> }> {
+    await this.start();
+    await this.registry.connectAll();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && [...this.engine.clusters.values()].some((c) => !c.hasSynced())) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { operations: await this.engine.planAll(), invalidClusters: this.registry.invalidRegistrations() };
+  }
+
+  /** Requests made by every client of the sidecar (local manager client and every destination's). */
+  requestStats(): RequestStats {
+    const all = [this.o.manager.client, ...this.clients];
+    const out: RequestStats = { total: 0, writes: 0, byVerb: {} };
+    for (const c of all) {
+      out.total += c.stats.total;
+      out.writes += c.stats.writes;
+      for (const [v, n] of Object.entries(c.stats.byVerb)) out.byVerb[v] = (out.byVerb[v] ?? 0) + n;
+    }
+    return out;
+  }
+
+  /** Stops the destinations (draining in-flight work); the Manager is stopped by its owner. */
+  async stop(): Promise<void> {
+    await this.engine.stop();
+  }
+}

@@ -1,0 +1,103 @@
+// The per-source status a person reads: one JSON annotation on the source listing every
+// destination (cluster, namespace) with its state, the last time the sidecar wrote it, and what is
+// wrong if something is. Composed deterministically (sorted, no "last checked" times), so that it
+// changes only when something a person would care about changed, and is only then written.
+import type { DestinationResult, DestinationState } from './plan.js';
+
+export type StatusState = DestinationState | 'Error' | 'Unreachable' | 'Connecting' | 'NotRegistered';
+
+export interface DestinationStatus {
+  cluster: string;
+  namespace?: string;
+  state: StatusState;
+  message?: string;
+  lastSync?: string;
+}
+
+export interface SourceStatus {
+  summary: string;
+  error?: string;
+  destinations: DestinationStatus[];
+}
+
+/** What one cluster's last reconcile of a source found. */
+export interface ClusterOutcome {
+  invalid?: string;
+  results: Array<DestinationResult | { namespace: string; state: 'Error'; message: string }>;
+  /** Namespaces written in that reconcile, and when. */
+  written: Map<string, string>;
+}
+
+export interface ClusterContext {
+  name: string;
+  state: 'Connecting' | 'Ready' | 'Unreachable';
+  lastError: string | undefined;
+  /** Whether the source's rules send it to this cluster (for clusters without an outcome yet). */
+  targeted: boolean;
+}
+
+const MAX_LISTED = 100;
+
+/**
+ * Composes a source's status from each cluster's outcome. `previous` is the status currently on
+ * the source: a destination still Synced keeps its lastSync from there (also across restarts).
+ */
+export function composeStatus(
+  outcomes: ReadonlyMap<string, ClusterOutcome>,
+  clusters: readonly ClusterContext[],
+  unregistered: readonly string[],
+  previous: SourceStatus | undefined,
+): SourceStatus {
+  const invalid = [...outcomes.values()].find((o) => o.invalid)?.invalid;
+  if (invalid) return { summary: 'invalid sync rules; existing replicas are left as they are', error: invalid, destinations: [] };
+  const prevSync = new Map<string, string>();
+  for (const d of previous?.destinations ?? []) if (d.lastSync) prevSync.set(`${d.cluster}/${d.namespace ?? ''}`, d.lastSync);
+
+  const out: DestinationStatus[] = [];
+  for (const c of clusters) {
+    const outcome = outcomes.get(c.name);
+    if (c.state !== 'Ready' && (c.targeted || outcome)) {
+      out.push(withMessage({ cluster: c.name, state: c.state }, c.lastError));
+      continue;
+    }
+    if (!outcome) continue;
+    for (const r of outcome.results) {
+      const d: DestinationStatus = { cluster: c.name, namespace: r.namespace, state: r.state };
+      if (r.message) d.message = r.message;
+      const written = outcome.written.get(r.namespace);
+      const lastSync = written ?? prevSync.get(`${c.name}/${r.namespace}`);
+      if (r.state === 'Synced' && lastSync) d.lastSync = lastSync;
+      out.push(d);
+    }
+  }
+  for (const name of unregistered) out.push({ cluster: name, state: 'NotRegistered', message: 'no cluster of this name is registered' });
+  out.sort((a, b) => a.cluster.localeCompare(b.cluster) || (a.namespace ?? '').localeCompare(b.namespace ?? ''));
+
+  const counts = new Map<string, number>();
+  for (const d of out) counts.set(d.state, (counts.get(d.state) ?? 0) + 1);
+  const summary =
+    out.length === 0
+      ? 'no destinations'
+      : [...counts]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([s, n]) => `${n} ${s}`)
+          .join(', ');
+  const listed = out.slice(0, MAX_LISTED);
+  return { summary: out.length > MAX_LISTED ? `${summary} (first ${MAX_LISTED} listed)` : summary, destinations: listed };
+}
+
+function withMessage(d: DestinationStatus, message: string | undefined): DestinationStatus {
+  return message ? { ...d, message } : d;
+}
+
+export function parseStatus(text: string | undefined): SourceStatus | undefined {
+  if (!text) return undefined;
+  try {
+    const v = JSON.parse(text) as SourceStatus;
+    return Array.isArray(v.destinations) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const formatStatus = (s: SourceStatus): string => JSON.stringify(s);
