@@ -112,7 +112,7 @@ export class SyncEngine {
     this.statusController.queue.addAfter(key, this.opts.statusDelayMs);
   }
 
-  private enqueueAllStatus(): void {
+  enqueueAllStatus(): void {
     for (const k of new Set([...this.sourceKeys(), ...this.outcomes.keys()])) this.enqueueStatus(k);
   }
 

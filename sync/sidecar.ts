@@ -153,6 +153,12 @@ export class SyncSidecar {
     return { operations: await this.engine.planAll(), invalidClusters: this.registry.invalidRegistrations() };
   }
 
+  /** Checks every source and replica again on every cluster (what the periodic resync does). */
+  resyncAll(): void {
+    for (const c of this.engine.clusters.values()) c.enqueueAll(this.engine.sourceKeys());
+    this.engine.enqueueAllStatus();
+  }
+
   /** Requests made by every client of the sidecar (local manager client and every destination's). */
   requestStats(): RequestStats {
     const all = [this.o.manager.client, ...this.clients];
