@@ -78,6 +78,8 @@ export function mergeResources(
   return out;
 }
 
+export type Probe = ReturnType<typeof httpsProbe>;
+
 export function httpsProbe(path: string, o: { failureThreshold: number; initialDelaySeconds: number; periodSeconds: number; timeoutSeconds?: number }) {
   return {
     httpGet: { path, port: 'https', scheme: 'HTTPS' },

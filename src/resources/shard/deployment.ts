@@ -1,22 +1,10 @@
 // The kcp shard Deployment and Service, for the root shard and additional shards alike.
 import type { V1ResourceRequirements } from '@kubernetes/client-node';
-import { DEFAULT_OIDC_CA_KEY, DEFAULT_TOKEN_AUTH_FILE_KEY } from '../../api/auth.js';
 import type { KubeObject } from '../../kube/object.js';
 import { capabilities } from '../kcp-version.js';
-import { componentLabels, selectorLabels } from '../common/labels.js';
-import { controllerRef } from '../common/owner.js';
-import {
-  applyDeploymentTemplate,
-  applyServiceTemplate,
-  httpsProbe,
-  imageRef,
-  mergeResources,
-  MOUNTS_HASH_ANNOTATION,
-  restrictedSecurityContext,
-  verbosity,
-  volumesFor,
-  type Mount,
-} from '../common/workload.js';
+import { authenticationArgs, authenticationMounts, serviceAccountKeyArgs, serviceAccountKeyMounts } from '../common/auth.js';
+import { componentDeployment, componentService } from '../common/component.js';
+import { httpsProbe, mergeResources, verbosity, type Mount } from '../common/workload.js';
 import { baseURL, deploymentName, externalURL, secretNames, SECURE_PORT, VIRTUAL_WORKSPACES_PORT, type ShardModel } from './model.js';
 import { crt, key, P } from './paths.js';
 
@@ -64,18 +52,13 @@ export function shardMounts(m: ShardModel): Mount[] {
     );
   }
   if (spec.etcd.tlsConfig?.secretRef?.name) mounts.push({ volume: 'etcd-tls', secretName: spec.etcd.tlsConfig.secretRef.name, path: P.etcd });
-  for (const peer of m.serviceAccountPeers) {
-    mounts.push({ volume: `sa-${peer}`, secretName: `${peer}-service-account`, path: P.peerServiceAccount(peer), items: CA_ONLY });
-  }
+  mounts.push(...serviceAccountKeyMounts(m.serviceAccountPeers, P));
   const audit = spec.audit;
   if (audit?.policy?.configMap) mounts.push({ volume: 'audit-policy', configMapName: audit.policy.configMap.name, path: P.auditPolicy });
   if (audit?.webhook?.configSecretName) mounts.push({ volume: 'audit-webhook', secretName: audit.webhook.configSecretName, path: P.auditWebhook });
   const authz = spec.authorization?.webhook;
   if (authz?.configSecretName) mounts.push({ volume: 'authorization-webhook', secretName: authz.configSecretName, path: P.authorizationWebhook });
-  const auth = spec.auth;
-  if (auth?.webhook?.configSecretName) mounts.push({ volume: 'authentication-webhook', secretName: auth.webhook.configSecretName, path: P.authenticationWebhook });
-  if (auth?.tokenAuthFile?.secretName) mounts.push({ volume: 'token-auth', secretName: auth.tokenAuthFile.secretName, path: P.tokenAuth });
-  if (auth?.oidc?.caFileRef?.name) mounts.push({ volume: 'oidc-ca', secretName: auth.oidc.caFileRef.name, path: P.oidcCA });
+  mounts.push(...authenticationMounts(spec.auth, P));
   return mounts;
 }
 
@@ -118,7 +101,7 @@ export function shardArgs(m: ShardModel): string[] {
   // Without a CacheServer the root shard serves the cache in-process and shards use the root shard.
   if (m.cacheServer) args.push(`--cache-kubeconfig=${P.cacheKubeconfig}/kubeconfig`);
   else if (m.kind === 'Shard') args.push(`--cache-kubeconfig=${P.clientKubeconfig}/kubeconfig`);
-  for (const peer of m.serviceAccountPeers) args.push(`--service-account-key-file=${crt(P.peerServiceAccount(peer))}`);
+  args.push(...serviceAccountKeyArgs(m.serviceAccountPeers, P));
 
   const etcd = spec.etcd;
   args.push(`--etcd-servers=${etcd.endpoints.join(',')}`);
@@ -126,7 +109,7 @@ export function shardArgs(m: ShardModel): string[] {
   if (etcd.tlsConfig?.secretRef?.name) {
     args.push(`--etcd-certfile=${P.etcd}/tls.crt`, `--etcd-keyfile=${P.etcd}/tls.key`, `--etcd-cafile=${P.etcd}/ca.crt`);
   }
-  args.push(...auditArgs(m), ...authorizationArgs(m), ...authenticationArgs(m));
+  args.push(...auditArgs(m), ...authorizationArgs(m), ...authenticationArgs(m.spec.auth, P));
   return [...args, ...(spec.extraArgs ?? [])];
 }
 
@@ -168,98 +151,42 @@ function authorizationArgs(m: ShardModel): string[] {
   return out;
 }
 
-function authenticationArgs(m: ShardModel): string[] {
-  const a = m.spec.auth;
-  if (!a) return [];
-  const out: string[] = [];
-  const o = a.oidc;
-  if (o) {
-    out.push(`--oidc-issuer-url=${o.issuerURL}`, `--oidc-client-id=${o.clientID}`);
-    if (o.groupsClaim) out.push(`--oidc-groups-claim=${o.groupsClaim}`);
-    if (o.usernameClaim) out.push(`--oidc-username-claim=${o.usernameClaim}`);
-    if (o.usernamePrefix) out.push(`--oidc-username-prefix=${o.usernamePrefix}`);
-    if (o.groupsPrefix) out.push(`--oidc-groups-prefix=${o.groupsPrefix}`);
-    if (o.caFileRef?.name) out.push(`--oidc-ca-file=${P.oidcCA}/${o.caFileRef.key || DEFAULT_OIDC_CA_KEY}`);
-  }
-  if (a.webhook) {
-    if (a.webhook.cacheAuthenticationTTL) out.push(`--authentication-token-webhook-cache-ttl=${a.webhook.cacheAuthenticationTTL}`);
-    if (a.webhook.version) out.push(`--authentication-token-webhook-version=${a.webhook.version}`);
-    out.push(`--authentication-token-webhook-config-file=${P.authenticationWebhook}/kubeconfig`);
-  }
-  if (a.tokenAuthFile) out.push(`--token-auth-file=${P.tokenAuth}/${a.tokenAuthFile.key || DEFAULT_TOKEN_AUTH_FILE_KEY}`);
-  return out;
-}
-
 /** `mountsHash` rolls the Pods when a mounted Secret's content changes (a renewal). */
 export function shardDeployment(m: ShardModel, mountsHash: string): KubeObject {
   const spec = m.spec;
-  const name = deploymentName(m.kind, m.name);
-  const component = m.kind === 'RootShard' ? 'rootshard' : 'shard';
-  const { volumes, volumeMounts } = volumesFor([
-    ...shardMounts(m),
-  ]);
-  const selector = selectorLabels(m.name, component);
-  const image = imageRef(spec.image);
-  const deployment = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      name,
-      namespace: m.namespace,
-      labels: componentLabels(m.name, component),
-      ownerReferences: [controllerRef(m.owner)],
+  return componentDeployment({
+    ...identity(m),
+    replicas: spec.replicas,
+    image: spec.image,
+    container: {
+      name: 'kcp',
+      command: ['/kcp', 'start'],
+      args: shardArgs(m),
+      extraPorts: spec.kcpVirtualWorkspace ? [] : [{ name: 'https-vw', containerPort: VIRTUAL_WORKSPACES_PORT, protocol: 'TCP' }],
+      resources: mergeResources(DEFAULT_SHARD_RESOURCES, spec.resources),
+      startupProbe: httpsProbe('/readyz', { failureThreshold: 60, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 10 }),
+      readinessProbe: httpsProbe('/readyz', { failureThreshold: 6, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 10 }),
+      livenessProbe: httpsProbe('/livez', { failureThreshold: 6, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 10 }),
     },
-    spec: {
-      ...(spec.replicas !== undefined ? { replicas: spec.replicas } : {}),
-      selector: { matchLabels: selector },
-      template: {
-        metadata: { labels: componentLabels(m.name, component), annotations: { [MOUNTS_HASH_ANNOTATION]: mountsHash } },
-        spec: {
-          ...(spec.image?.imagePullSecrets?.length ? { imagePullSecrets: spec.image.imagePullSecrets } : {}),
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'kcp',
-              image: image.ref,
-              command: ['/kcp', 'start'],
-              args: shardArgs(m),
-              ports: [
-                { name: 'https', containerPort: SECURE_PORT, protocol: 'TCP' },
-                ...(spec.kcpVirtualWorkspace ? [] : [{ name: 'https-vw', containerPort: VIRTUAL_WORKSPACES_PORT, protocol: 'TCP' }]),
-              ],
-              securityContext: restrictedSecurityContext,
-              resources: mergeResources(DEFAULT_SHARD_RESOURCES, spec.resources),
-              volumeMounts: [...volumeMounts, ...(spec.extraVolumeMounts ?? [])],
-              startupProbe: httpsProbe('/readyz', { failureThreshold: 60, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 10 }),
-              readinessProbe: httpsProbe('/readyz', { failureThreshold: 6, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 10 }),
-              livenessProbe: httpsProbe('/livez', { failureThreshold: 6, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 10 }),
-            },
-          ],
-          volumes: [...volumes, ...(spec.extraVolumes ?? [])],
-        } as Record<string, unknown>,
-      },
-    },
-  };
-  return applyDeploymentTemplate(deployment, spec.deploymentTemplate) as unknown as KubeObject;
+    mounts: shardMounts(m),
+    extraVolumes: spec.extraVolumes,
+    extraVolumeMounts: spec.extraVolumeMounts,
+    mountsHash,
+    template: spec.deploymentTemplate,
+  });
 }
 
 export function shardService(m: ShardModel): KubeObject {
-  const name = deploymentName(m.kind, m.name);
-  const component = m.kind === 'RootShard' ? 'rootshard' : 'shard';
-  const service = {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: m.namespace, labels: componentLabels(m.name, component), ownerReferences: [controllerRef(m.owner)] },
-    spec: {
-      type: 'ClusterIP',
-      selector: selectorLabels(m.name, component),
-      ports: [
-        { name: 'https', port: SECURE_PORT, targetPort: SECURE_PORT, protocol: 'TCP', appProtocol: 'https' },
-        ...(m.spec.kcpVirtualWorkspace
-          ? []
-          : [{ name: 'https-virtual-workspaces', port: VIRTUAL_WORKSPACES_PORT, targetPort: VIRTUAL_WORKSPACES_PORT, protocol: 'TCP', appProtocol: 'https' }]),
-      ] as Array<Record<string, unknown>>,
-    } as Record<string, unknown>,
-  };
-  return applyServiceTemplate(service, m.spec.serviceTemplate) as unknown as KubeObject;
+  return componentService({
+    ...identity(m),
+    ports: [
+      { name: 'https', port: SECURE_PORT, targetPort: SECURE_PORT },
+      ...(m.spec.kcpVirtualWorkspace ? [] : [{ name: 'https-virtual-workspaces', port: VIRTUAL_WORKSPACES_PORT, targetPort: VIRTUAL_WORKSPACES_PORT }]),
+    ],
+    template: m.spec.serviceTemplate,
+  });
+}
+
+function identity(m: ShardModel) {
+  return { name: deploymentName(m.kind, m.name), namespace: m.namespace, instance: m.name, component: m.kind === 'RootShard' ? ('rootshard' as const) : ('shard' as const), owner: m.owner };
 }
