@@ -111,7 +111,7 @@ export async function reconcileCertificates(
       case 'issue': {
         const issued = await issuePlanned(plan, { issuerSecret: issuerSecret as (TlsSecretData & { 'tls.key': string }) | undefined, now });
         try {
-          await client.create(Secrets, certificateSecret(owner, plan, issued.secretData, component));
+          ctx.applier.written(Secrets, await client.create(Secrets, certificateSecret(owner, plan, issued.secretData, component)));
           out.issued.push(plan.secretName);
           out.data.set(plan.secretName, issued.secretData);
         } catch (err) {

@@ -42,7 +42,7 @@ export interface ControllerContext {
 
 export function controllerContext(manager: Manager, settings: OperatorSettings): ControllerContext {
   const scope = { namespace: settings.namespace };
-  return {
+  const ctx: ControllerContext = {
     manager,
     settings,
     applier: new Applier(manager.client, FIELD_MANAGER),
@@ -56,6 +56,17 @@ export function controllerContext(manager: Manager, settings: OperatorSettings):
     deployments: manager.informer(Deployments, { ...scope, labelSelector: 'app.kubernetes.io/managed-by=kcp-operator' }),
     services: manager.informer(Services, { ...scope, labelSelector: 'app.kubernetes.io/managed-by=kcp-operator' }),
   };
+  // Our own writes reach the caches at once, so a reconcile right after a write does not repeat it.
+  const pairs: Array<[ResourceType, Informer<KubeObject>]> = [
+    [RootShards, ctx.rootShards],
+    [Shards, ctx.shards],
+    [CacheServers, ctx.cacheServers],
+    [Secrets, ctx.secrets],
+    [Deployments, ctx.deployments],
+    [Services, ctx.services],
+  ];
+  for (const [r, inf] of pairs) ctx.applier.observeWrites(r, inf);
+  return ctx;
 }
 
 /** Decoded `data` of a cached Secret (base64 → UTF-8). */

@@ -13,6 +13,7 @@ import { ensureCertManagerCertificate } from './cert-manager.js';
 import { controllerContext, RootShards, type ControllerContext, type OperatorSettings } from './context.js';
 import { certificateTemplatesFor } from './templates.js';
 import { applyShardWorkload } from './shard-workload.js';
+import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 
 const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'RootShard' };
@@ -87,13 +88,14 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
     cacheServer,
     serviceAccountPeers: spec.auth?.serviceAccount?.enabled ? shards : [],
   };
-  const workload = await applyShardWorkload(ctx, model, certs.data);
+  const workload = await applyShardWorkload(ctx, model, certs.data, certs.ready);
   if (workload.missing && !failure && workload.missing.reason !== 'CertificatesPending') failure = workload.missing;
   conditions.unshift(
     workload.missing
       ? { type: 'Available', status: 'False', reason: workload.missing.reason, message: workload.missing.message, observedGeneration: gen }
       : deploymentAvailable(workload.deployment, gen),
   );
+  conditions.push(...unsupportedCondition(unsupportedShardFields(spec), gen));
   const status = buildStatus({ obj: rs, conditions, failure, extra: { shards: shards.map((name) => ({ name })) } });
   await writeStatus(ctx, RootShards, rs, status);
   // cert-manager may be installed later; nothing we watch would tell us, so look again now and then.

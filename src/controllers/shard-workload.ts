@@ -22,8 +22,12 @@ export async function applyShardWorkload(
   ctx: ControllerContext,
   m: ShardModel,
   certs: ReadonlyMap<string, TlsSecretData>,
+  certsReady: boolean,
 ): Promise<WorkloadOutcome> {
   const ns = m.namespace;
+  // Pods would only wait on Secrets that do not exist yet; render once the certificates are there,
+  // so the Deployment is written once and not again when they appear.
+  if (!certsReady) return { missing: { reason: 'CertificatesPending', message: 'certificates are being issued' }, writes: 0 };
   const n = secretNames(m);
   const cached = (name: string) => secretData(ctx.secrets.getByName(ns, name));
   const pem = (name: string) => certs.get(name)?.['tls.crt'] ?? cached(name)?.['tls.crt'];

@@ -15,6 +15,7 @@ import { controllerContext, Shards, type ControllerContext, type OperatorSetting
 import { deregisterShard, setFinalizer } from './deregistration.js';
 import { shardsOf } from './rootshard.js';
 import { applyShardWorkload } from './shard-workload.js';
+import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 
@@ -97,6 +98,7 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
       serviceAccountPeers: peers,
     },
     certs.data,
+    certs.ready,
   );
   if (workload.missing && workload.missing.reason !== 'CertificatesPending') failure = workload.missing;
   conditions.unshift(
@@ -104,6 +106,7 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
       ? { type: 'Available', status: 'False', reason: workload.missing.reason, message: workload.missing.message, observedGeneration: gen }
       : deploymentAvailable(workload.deployment, gen),
   );
+  conditions.push(...unsupportedCondition(unsupportedShardFields(spec), gen));
   await writeStatus(ctx, Shards, shard, buildStatus({ obj: shard, conditions, failure }));
   if (!certs.ready) return { requeueAfterMs: Math.min(certs.requeueAfterMs ?? 2000, 2000) };
   return certs.requeueAfterMs !== undefined ? { requeueAfterMs: certs.requeueAfterMs } : undefined;

@@ -57,11 +57,28 @@ export function isSubset(desired: unknown, live: unknown): boolean {
   return desired === live;
 }
 
+/** Where a write's result goes at once, so the next reconcile sees it (an Informer). */
+export interface WriteObserver {
+  observe(obj: KubeObject): void;
+}
+
 export class Applier {
+  private readonly observers = new Map<string, WriteObserver>();
+
   constructor(
     private readonly client: KubeClient,
     readonly fieldManager: string,
   ) {}
+
+  /** Feed the results of writes to resource `r` into `observer` (its informer). */
+  observeWrites(r: ResourceType, observer: WriteObserver): void {
+    this.observers.set(resourceKey(r), observer);
+  }
+
+  /** Reports an object written outside apply (a create) to the resource's observer. */
+  written(r: ResourceType, obj: KubeObject): void {
+    this.observers.get(resourceKey(r))?.observe(obj);
+  }
 
   /** Applies `desired` unless `live` (from the cache) shows it is already in place. */
   async apply<T extends KubeObject>(r: ResourceType, desired: KubeObject, live?: KubeObject): Promise<ApplyOutcome<T>> {
@@ -74,6 +91,7 @@ export class Applier {
       return { object: live as T, changed: false };
     }
     const object = await this.client.apply<T>(r, stamped, this.fieldManager);
+    this.written(r, object);
     return { object, changed: true };
   }
 
@@ -96,9 +114,12 @@ export class Applier {
     const object = await retryOnConflict(() =>
       this.client.apply<T>(r, body, `${this.fieldManager}-status`, { subresource: 'status' }),
     );
+    this.written(r, object);
     return { object, changed: true };
   }
 }
+
+const resourceKey = (r: ResourceType) => `${r.group}/${r.plural}`;
 
 function sameKeys(a: unknown, b: unknown): boolean {
   if (!isPlainObject(a) || !isPlainObject(b)) return true;

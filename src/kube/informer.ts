@@ -290,9 +290,35 @@ export class Informer<T extends KubeObject = KubeObject> {
     return obj;
   }
 
+  /**
+   * Takes the object a write of ours returned, before its watch event arrives (client-go's
+   * mutation cache): a reconcile that runs in between then sees its own write instead of
+   * repeating it. Handlers fire as they would for the watch event, which is later skipped.
+   */
+  observe(obj: T): void {
+    if (!this.synced || !this.inScope(obj)) return;
+    this.upsert(objectKey(obj), this.normalize(obj));
+  }
+
+  private inScope(obj: T): boolean {
+    if (this.opts.namespace && obj.metadata.namespace !== this.opts.namespace) return false;
+    if (this.opts.labelSelector || this.opts.fieldSelector) {
+      // Only simple equality selectors can be checked here; others wait for the watch.
+      const sel = this.opts.labelSelector ?? '';
+      if (this.opts.fieldSelector || /[!(),]|\s(in|notin)\s/.test(sel)) return false;
+      for (const term of sel.split(',').filter(Boolean)) {
+        const [k, v] = term.split(/==?/);
+        if (k === undefined || obj.metadata.labels?.[k.trim()] !== v?.trim()) return false;
+      }
+    }
+    return true;
+  }
+
   private upsert(key: string, obj: T): void {
     const old = this.store.get(key);
     if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
+    // Never step back: an event older than what a write of ours already put here is stale.
+    if (old && isOlder(obj.metadata.resourceVersion, old.metadata.resourceVersion)) return;
     this.store.set(key, obj);
     this.reindex(key, old, obj);
     if (old) this.emitUpdate(old, obj);
@@ -318,6 +344,15 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (obj) for (const v of fn(obj)) addToIndex(index, v, key);
     }
   }
+}
+
+/**
+ * resourceVersions are opaque by contract, but kube-apiserver's are etcd revisions (integers);
+ * compare them only when both are, and otherwise never call one older.
+ */
+function isOlder(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return a.length !== b.length ? a.length < b.length : a < b;
 }
 
 function apiVersion(r: ResourceType): string {

@@ -48,9 +48,10 @@ describe('root CA sources', () => {
     try {
       const mine = await client.create(Secrets, await caSecret('my-ca', ns));
       await client.create(RootShards, rootShard('byo', ns, { caSecretRef: { name: 'my-ca' } }));
-      await eventually('intermediates', () => client.get(Secrets, ns, 'byo-server-ca'));
+      const intermediates = ['byo-server-ca', 'byo-client-ca', 'byo-requestheader-client-ca', 'byo-service-account-ca'];
+      await eventually('intermediates', async () => (await Promise.all(intermediates.map((n) => client.get(Secrets, ns, n)))).length === 4);
       const root = new X509Certificate(pemOf(mine));
-      for (const n of ['byo-server-ca', 'byo-client-ca', 'byo-requestheader-client-ca', 'byo-service-account-ca']) {
+      for (const n of intermediates) {
         expect(new X509Certificate(pemOf(await client.get(Secrets, ns, n))).verify(root.publicKey), n).toBe(true);
       }
       await expect(client.get(Secrets, ns, 'byo-ca')).rejects.toThrow();

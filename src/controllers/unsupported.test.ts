@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import type { CommonShardSpec } from '../api/shard-common.js';
+import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
+
+describe('unsupported fields', () => {
+  it('names each field the operator does not act on', () => {
+    const spec = {
+      etcd: { endpoints: ['http://e:2379'] },
+      kcpVirtualWorkspace: { name: 'vw' },
+      certificateTemplates: { server: { spec: { privateKey: { rotationPolicy: 'Never' } } } },
+    } as CommonShardSpec;
+    const fields = unsupportedShardFields(spec);
+    expect(fields.join('\n')).toMatch(/spec\.kcpVirtualWorkspace/);
+    expect(fields.join('\n')).toMatch(/certificateTemplates\.server\.spec\.privateKey\.rotationPolicy=Never/);
+    expect(unsupportedCondition(fields, 3)[0]).toMatchObject({ type: 'UnsupportedFields', status: 'True', observedGeneration: 3 });
+  });
+  it('reports nothing for a plain spec', () => {
+    expect(unsupportedShardFields({ etcd: { endpoints: ['http://e:2379'] } } as CommonShardSpec)).toEqual([]);
+    expect(unsupportedCondition([], 1)).toEqual([]);
+  });
+});

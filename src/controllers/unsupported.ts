@@ -1,0 +1,34 @@
+// Fields the API accepts (for kcp-operator compatibility) that this operator does not act on yet.
+// They are never silently ignored: they show up as an `UnsupportedFields` condition (abnormal-true,
+// like kstatus' Reconciling/Stalled), naming each field and what happens instead.
+import type { ConditionInput } from '../kube/conditions.js';
+import type { CommonShardSpec } from '../api/shard-common.js';
+import type { RootShardSpec } from '../api/rootshard.js';
+
+export function unsupportedShardFields(spec: CommonShardSpec & Partial<Pick<RootShardSpec, 'proxy'>>): string[] {
+  const out: string[] = [];
+  if (spec.kcpVirtualWorkspace) out.push('spec.kcpVirtualWorkspace (the VirtualWorkspace kind is not served; virtual workspaces run in-process)');
+  if (spec.proxy) out.push('spec.proxy (the internal root-shard proxy is not deployed)');
+  if (spec.auth?.dropGroups?.length || spec.auth?.passOnGroups?.length) {
+    out.push('spec.auth.dropGroups/passOnGroups (front-proxy options; set them on the FrontProxy)');
+  }
+  for (const [key, t] of Object.entries(spec.certificateTemplates ?? {})) {
+    if (t?.spec?.privateKey?.rotationPolicy === 'Never') out.push(`spec.certificateTemplates.${key}.spec.privateKey.rotationPolicy=Never (keys are rotated on every reissue)`);
+    if (t?.metadata || t?.spec?.secretTemplate) out.push(`spec.certificateTemplates.${key} metadata/secretTemplate (labels and annotations are not copied)`);
+    if (t?.spec?.issuerRef) out.push(`spec.certificateTemplates.${key}.spec.issuerRef (leaves are always issued by the built-in CAs)`);
+  }
+  return out;
+}
+
+export function unsupportedCondition(fields: string[], generation: number | undefined): ConditionInput[] {
+  if (fields.length === 0) return [];
+  return [
+    {
+      type: 'UnsupportedFields',
+      status: 'True',
+      reason: 'NotImplemented',
+      message: `not acted on: ${fields.join('; ')}`,
+      observedGeneration: generation,
+    },
+  ];
+}
