@@ -16,7 +16,7 @@ import { resourceOf, type ClusterConnection } from './cluster.js';
 import { ORIGIN, STATUS_ANNOTATION } from './keys.js';
 import { conflictsCurrent, conflictsTotal, lastSuccess, replicaWrites, replicationLag, sourcesCached, statusWrites, syncErrors } from './metrics.js';
 import { planCluster, type Action, type Plan } from './plan.js';
-import { hasReplicaMarks, ownership, parseOrigin, parseSourceKey, sourceKey, sourceRelevantHash, SYNC_KINDS, type SyncKind } from './replica.js';
+import { hasReplicaMarks, isTamperedReplicaOf, ownership, parseOrigin, parseSourceKey, sourceKey, sourceRelevantHash, SYNC_KINDS, type SyncKind } from './replica.js';
 import { literalClusters, parseSourceRules, targetsCluster } from './rules.js';
 import { composeStatus, formatStatus, parseStatus, type ClusterContext, type ClusterOutcome } from './status.js';
 import { ReplicaWriter } from './writer.js';
@@ -336,6 +336,8 @@ export class SyncEngine {
       throw err;
     }
     const w = ownership(found, conn.name, this.opts.own);
+    const source = this.opts.sources[kind].getByName(parseOrigin(obj.metadata.annotations?.[ORIGIN])?.namespace ?? '', name);
+    if (source && isTamperedReplicaOf(found, source, this.opts.own)) return undefined;
     if (!w.owned) {
       return { namespace, state: 'Conflict', message: `a ${kind} of the same name exists that the sidecar did not create (${w.reason})` };
     }

@@ -3,7 +3,7 @@
 // caller passes in what its caches hold, and executes (or, in dry-run, prints) the actions.
 import type { KubeObject } from '../src/kube/object.js';
 import { isOptedIn, literalNamespaces, parseSourceRules, accepts, targetsCluster, targetsNamespace, type Acceptance } from './rules.js';
-import { desiredReplica, hasReplicaMarks, needsRecreate, ownership, replicaStateHash, updatedReplica, type SyncKind } from './replica.js';
+import { desiredReplica, hasReplicaMarks, isTamperedReplicaOf, needsRecreate, ownership, replicaStateHash, updatedReplica, type SyncKind } from './replica.js';
 
 export interface NamespaceView {
   name: string;
@@ -104,12 +104,12 @@ export function planCluster(input: PlanInput): Plan {
       continue;
     }
     const w = ownership(found, cluster.name, own);
-    if (!w.owned) {
-      results.push({ namespace, state: 'Conflict', message: `an object of the same name exists that the sidecar did not create (${w.reason})` });
-      continue;
-    }
-    if (w.origin.namespace !== ref.namespace || w.origin.name !== ref.name) {
-      results.push({ namespace, state: 'Conflict', message: `the name is taken by a replica of ${w.origin.namespace}/${w.origin.name}` });
+    const mine = w.owned ? w.origin.namespace === ref.namespace && w.origin.name === ref.name : false;
+    if (!mine && !(source && isTamperedReplicaOf(found, source, own))) {
+      const message = w.owned
+        ? `the name is taken by a replica of ${w.origin.namespace}/${w.origin.name}`
+        : `an object of the same name exists that the sidecar did not create (${w.reason})`;
+      results.push({ namespace, state: 'Conflict', message });
       continue;
     }
     if (replicaStateHash(kind, found) === replicaStateHash(kind, desired)) {

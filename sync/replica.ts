@@ -124,6 +124,22 @@ export function ownership(obj: KubeObject, destCluster: string, own: string): Ow
   return { owned: true, origin: { ...origin, uid } };
 }
 
+/**
+ * Whether `obj`, at a place where `source` wants its replica, is that replica with its origin
+ * annotation edited by hand: our label, made for this namespace, and the source's uid. Such a
+ * replica is restored rather than reported, so an edited annotation cannot take it over.
+ */
+export function isTamperedReplicaOf(obj: KubeObject, source: KubeObject, own: string): boolean {
+  const ann = obj.metadata.annotations ?? {};
+  return (
+    obj.metadata.labels?.[ORIGIN_CLUSTER_LABEL] === own &&
+    ann[REPLICA_NAMESPACE] === obj.metadata.namespace &&
+    obj.metadata.name === source.metadata.name &&
+    !!source.metadata.uid &&
+    ann[ORIGIN_UID] === source.metadata.uid
+  );
+}
+
 export function parseOrigin(v: string | undefined): Omit<Origin, 'uid'> | undefined {
   const parts = (v ?? '').split('/');
   if (parts.length !== 3 || parts.some((p) => !p)) return undefined;
