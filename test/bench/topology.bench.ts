@@ -100,7 +100,7 @@ const section = [
   '|---|---|',
   `| time to converge (all certificate Secrets + both Deployments), p50 / min / max | ${t.p50.toFixed(0)} / ${t.min.toFixed(0)} / ${t.max.toFixed(0)} ms |`,
   `| child objects per topology (Secrets + Deployments + Services) | ${children} |`,
-  `| operator write requests per convergence (audit log; incl. 2 status writes + finalizer), p50 / max | ${w.p50} / ${w.max} |`,
+  `| operator write requests per convergence (audit log; incl. status, finalizer, events), p50 / max | ${w.p50} / ${w.max} |`,
   `| operator writes during ${idleSeconds} s idle | ${idleWrites} |`,
   `| operator RSS after ${runs} topologies | ${rssMiB.toFixed(0)} MiB |`,
   '',
