@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { composeStatus, type ClusterOutcome } from './status.js';
+
+const outcome = (results: ClusterOutcome['results'], written: Record<string, string> = {}): ClusterOutcome => ({ results, written: new Map(Object.entries(written)) });
+
+describe('composeStatus', () => {
+  it('lists destinations sorted, summarises, and keeps lastSync across recomputations', () => {
+    const prev = composeStatus(
+      new Map([['hub', outcome([{ namespace: 'b', state: 'Synced' }, { namespace: 'a', state: 'Synced' }], { a: 't1', b: 't1' })]]),
+      [{ name: 'hub', state: 'Ready', lastError: undefined, targeted: true }],
+      [],
+      undefined,
+    );
+    expect(prev.destinations.map((d) => d.namespace)).toEqual(['a', 'b']);
+    expect(prev.summary).toBe('2 Synced');
+    // A later pass that wrote nothing keeps the times; a new write replaces one.
+    const next = composeStatus(
+      new Map([['hub', outcome([{ namespace: 'a', state: 'Synced' }, { namespace: 'b', state: 'Synced' }], { b: 't2' })]]),
+      [{ name: 'hub', state: 'Ready', lastError: undefined, targeted: true }],
+      [],
+      prev,
+    );
+    expect(next.destinations.map((d) => d.lastSync)).toEqual(['t1', 't2']);
+  });
+
+  it('reports a cluster that is not ready as one entry, and unregistered names', () => {
+    const s = composeStatus(
+      new Map([['edge', outcome([{ namespace: 'a', state: 'Synced' }])]]),
+      [
+        { name: 'edge', state: 'Unreachable', lastError: 'connect ECONNREFUSED', targeted: true },
+        { name: 'other', state: 'Connecting', lastError: undefined, targeted: false },
+      ],
+      ['mars'],
+      undefined,
+    );
+    expect(s.destinations).toEqual([
+      { cluster: 'edge', state: 'Unreachable', message: 'connect ECONNREFUSED' },
+      { cluster: 'mars', state: 'NotRegistered', message: expect.any(String) },
+    ]);
+  });
+
+  it('is the same text for the same facts (no timestamps of its own)', () => {
+    const args = [new Map([['hub', outcome([{ namespace: 'a', state: 'Conflict', message: 'm' }])]]), [{ name: 'hub', state: 'Ready' as const, lastError: undefined, targeted: true }], [], undefined] as const;
+    expect(JSON.stringify(composeStatus(...args))).toBe(JSON.stringify(composeStatus(...args)));
+  });
+
+  it('reports invalid rules instead of destinations', () => {
+    const s = composeStatus(new Map([['hub', { invalid: 'bad', results: [], written: new Map() }]]), [], [], undefined);
+    expect(s).toMatchObject({ error: 'bad', destinations: [] });
+  });
+});
