@@ -6,6 +6,8 @@ SHELL := bash
 
 BIN_CACHE ?= $(shell hack/build-binaries.sh --print-dir)
 export BIN_CACHE
+include hack/versions.env
+KUBECTL := $(BIN_CACHE)/kubernetes-$(KUBERNETES_VERSION)/kubectl
 
 # Each tier also writes a JSON report; `make test` closes with one line of totals.
 REPORTS := .test-results
@@ -71,6 +73,21 @@ control-plane: deps binaries ## a local etcd + kube-apiserver with the CRDs; pri
 .PHONY: dev
 dev: deps binaries ## the embedded default: local control plane + operator + sidecar + a sample topology
 	npx tsx hack/dev.ts
+
+.PHONY: bundle
+bundle: ## render deploy/ (kustomize) into one install file: dist/kcp-operator-ts.yaml
+	hack/build-binaries.sh kubernetes
+	mkdir -p dist
+	$(KUBECTL) kustomize deploy > dist/kcp-operator-ts.yaml
+	@echo "wrote dist/kcp-operator-ts.yaml"
+
+.PHONY: image
+image: ## build the container image (needs Docker; not available on the project's CI machine)
+	docker build -t kcp-operator-ts:dev .
+
+.PHONY: kind-e2e
+kind-e2e: ## for users with Docker: kind cluster, image, install, samples, wait for Available
+	hack/kind-e2e.sh
 
 .PHONY: clean
 clean: ## remove build output (keeps the binary cache; `rm -rf $(BIN_CACHE)` clears it)

@@ -1,0 +1,187 @@
+// deploy/ installs server-side (dry run and for real), and the operator runs under the
+// ServiceAccount with exactly deploy/'s RBAC: a topology converges, and taking away any one of a
+// sample of rules breaks something. Runs on its own control plane (it installs cluster-wide RBAC).
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RootShards, Shards } from '../../src/controllers/context.js';
+import type { KubeClient } from '../../src/kube/client.js';
+import type { KubeObject } from '../../src/kube/object.js';
+import { Deployments, Namespaces, Secrets, type ResourceType } from '../../src/kube/resources.js';
+import { binaryPath, repoRoot } from '../env/binaries.js';
+import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
+import { freePort } from '../env/ports.js';
+import { eventually } from './helpers.js';
+
+const NS = 'kcp-operator-system';
+const ClusterRoles: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false };
+const Roles: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+
+function kubectl(cp: ControlPlane, ...args: string[]): string {
+  return execFileSync(binaryPath('kubectl'), ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** A kubeconfig with a bound token for the operator's ServiceAccount (TokenRequest API). */
+async function serviceAccountKubeconfig(cp: ControlPlane, admin: KubeClient): Promise<string> {
+  const tr = await admin.request<{ status: { token: string } }>({
+    method: 'POST',
+    path: `/api/v1/namespaces/${NS}/serviceaccounts/kcp-operator/token`,
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+  });
+  const file = path.join(cp.dir, 'operator-sa.kubeconfig');
+  await writeFile(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: cp.server, 'certificate-authority-data': Buffer.from(cp.pki.caPem).toString('base64') } }],
+      users: [{ name: 'sa', user: { token: tr.status.token } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'sa' } }],
+      'current-context': 'c',
+    }),
+    { mode: 0o600 },
+  );
+  return file;
+}
+
+function runOperator(kubeconfig: string, port: number) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(repoRoot, 'src/main.ts'), `--kubeconfig=${kubeconfig}`, '--leader-elect', `--health-probe-bind-address=127.0.0.1:${port}`],
+    { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, POD_NAMESPACE: NS, LOG_LEVEL: 'warn' } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return {
+    child,
+    stderr: () => stderr,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
+  };
+}
+
+const topology = (ns: string): KubeObject[] => [
+  {
+    apiVersion: 'operator.kcp.io/v1alpha1',
+    kind: 'RootShard',
+    metadata: { name: 'root', namespace: ns },
+    spec: { external: { hostname: 'kcp.example.com', port: 6443 }, cache: {}, etcd: { endpoints: ['http://etcd:2379'] } },
+  },
+  {
+    apiVersion: 'operator.kcp.io/v1alpha1',
+    kind: 'Shard',
+    metadata: { name: 's1', namespace: ns },
+    spec: { rootShard: { ref: { name: 'root' } }, etcd: { endpoints: ['http://etcd-s1:2379'] } },
+  },
+];
+
+describe('install (deploy/)', () => {
+  let cp: ControlPlane;
+  let admin: KubeClient;
+  let clusterRole: KubeObject & { rules: Rule[] };
+  let leaseRole: KubeObject & { rules: Rule[] };
+  beforeAll(async () => {
+    cp = await startControlPlane({ name: 'install', crds: false });
+    admin = await cp.client('install-test');
+  });
+  afterAll(async () => {
+    admin?.close();
+    await cp?.stop();
+  });
+
+  it('applies server-side, as a dry run and for real', () => {
+    // A server-side dry run cannot create the namespace it then puts objects into, so the
+    // namespace goes first (as `kubectl apply` users do with a fresh namespace).
+    kubectl(cp, 'apply', '--server-side', '-f', path.join(repoRoot, 'deploy/namespace.yaml'));
+    const dry = kubectl(cp, 'apply', '--server-side', '--dry-run=server', '-k', path.join(repoRoot, 'deploy'));
+    expect(dry).toMatch(/deployment\.apps\/kcp-operator serverside-applied \(server dry run\)/);
+    expect(() => kubectl(cp, 'get', 'crd', 'rootshards.operator.kcp.io')).toThrow(); // nothing was written
+    const real = kubectl(cp, 'apply', '--server-side', '-k', path.join(repoRoot, 'deploy'));
+    expect(real).toMatch(/clusterrole\.rbac\.authorization\.k8s\.io\/kcp-operator-ts serverside-applied/);
+    kubectl(cp, 'wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all');
+    const dep = JSON.parse(kubectl(cp, 'get', '-n', NS, 'deployment', 'kcp-operator', '-o', 'json')) as { spec: { template: { spec: { containers: Array<{ name: string }> } } } };
+    expect(dep.spec.template.spec.containers.map((c) => c.name)).toEqual(['operator', 'sync']);
+  });
+
+  it('runs the operator under its ServiceAccount with exactly deploy/\'s RBAC, and a topology converges', async () => {
+    clusterRole = (await admin.get(ClusterRoles, undefined, 'kcp-operator-ts')) as typeof clusterRole;
+    leaseRole = (await admin.get(Roles, NS, 'kcp-operator-leader-election')) as typeof leaseRole;
+    const kubeconfig = await serviceAccountKubeconfig(cp, admin);
+    const whoami = JSON.parse(execFileSync(binaryPath('kubectl'), ['--kubeconfig', kubeconfig, 'auth', 'whoami', '-o', 'json'], { encoding: 'utf8' })) as { status: { userInfo: { username: string } } };
+    expect(whoami.status.userInfo.username).toBe(`system:serviceaccount:${NS}:kcp-operator`);
+    await admin.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'topo' } });
+    const op = runOperator(kubeconfig, await freePort());
+    try {
+      for (const o of topology('topo')) await admin.create(o.kind === 'RootShard' ? RootShards : Shards, o);
+      await eventually('converged', async () => {
+        await admin.get(Deployments, 'topo', 'root-kcp');
+        await admin.get(Deployments, 'topo', 's1-shard-kcp');
+        const rs = await admin.get(RootShards, 'topo', 'root');
+        return (rs.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions?.some((c) => c.type === 'CertificatesReady' && c.status === 'True');
+      }, 60_000);
+      expect(op.stderr()).not.toMatch(/forbidden/i);
+    } finally {
+      await op.stop();
+    }
+  });
+
+  // Each case takes one verb away and names what must then stop working.
+  const cases: Array<{ name: string; role: 'cluster' | 'lease'; group: string; resource: string; verb: string; broken: (ns: string) => Promise<boolean> }> = [
+    {
+      name: 'secrets create: no CA can be issued',
+      role: 'cluster', group: '', resource: 'secrets', verb: 'create',
+      broken: async (ns) => !(await admin.list(Secrets, { namespace: ns })).items.some((s) => s.metadata.name === 'root-ca'),
+    },
+    {
+      name: 'deployments create: no workload',
+      role: 'cluster', group: 'apps', resource: 'deployments', verb: 'create',
+      broken: async (ns) => (await admin.list(Deployments, { namespace: ns })).items.length === 0,
+    },
+    {
+      name: 'rootshards/status patch: no status',
+      role: 'cluster', group: 'operator.kcp.io', resource: 'rootshards/status', verb: 'patch',
+      broken: async (ns) => (await admin.get(RootShards, ns, 'root')).status === undefined,
+    },
+    {
+      // The Lease exists from the previous run, so taking it needs update (a fresh install: create).
+      name: 'leases update: never leads, so nothing is reconciled',
+      role: 'lease', group: 'coordination.k8s.io', resource: 'leases', verb: 'update',
+      broken: async (ns) => (await admin.list(Secrets, { namespace: ns })).items.length === 0,
+    },
+  ];
+
+  it.each(cases)('without $name', async (c) => {
+    const original = c.role === 'cluster' ? clusterRole : leaseRole;
+    const without = structuredClone(original);
+    without.rules = without.rules.flatMap((r) => {
+      if (!r.apiGroups.includes(c.group) || !r.resources.includes(c.resource) || !r.verbs.includes(c.verb)) return [r];
+      const rest = { ...r, resources: r.resources.filter((x) => x !== c.resource) };
+      const reduced = { ...r, resources: [c.resource], verbs: r.verbs.filter((v) => v !== c.verb) };
+      return [...(rest.resources.length ? [rest] : []), ...(reduced.verbs.length ? [reduced] : [])];
+    });
+    expect(JSON.stringify(without.rules)).not.toBe(JSON.stringify(original.rules));
+    const r = c.role === 'cluster' ? ClusterRoles : Roles;
+    const strip = (o: KubeObject) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace }, rules: (o as { rules: Rule[] }).rules });
+    await admin.apply(r, strip(without), 'install-test');
+    // The lease from the previous run is released on SIGTERM, so leadership is free to take.
+    const ns = `without-${c.resource.replace(/\W/g, '-')}-${c.verb}`;
+    await admin.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    const op = runOperator(await serviceAccountKubeconfig(cp, admin), await freePort());
+    try {
+      for (const o of topology(ns)) await admin.create(o.kind === 'RootShard' ? RootShards : Shards, o);
+      await new Promise((res) => setTimeout(res, 6000));
+      expect(await c.broken(ns)).toBe(true);
+    } finally {
+      await op.stop();
+      await admin.apply(r, strip(original), 'install-test');
+    }
+  });
+});
