@@ -8,6 +8,7 @@ import { Controller, type Reconciler } from '../src/kube/controller.js';
 import { ApiError, describeError } from '../src/kube/errors.js';
 import { Informer } from '../src/kube/informer.js';
 import type { Logger } from '../src/kube/log.js';
+import type { KubeObject } from '../src/kube/object.js';
 import { ConfigMaps, Namespaces, Secrets, type ResourceType } from '../src/kube/resources.js';
 import { ACCEPT_LABEL, ORIGIN, ORIGIN_CLUSTER_LABEL } from './keys.js';
 import { clusterReady, replicasCached } from './metrics.js';
@@ -16,6 +17,16 @@ import { parseOrigin, sourceKey, SYNC_KINDS, type SyncKind } from './replica.js'
 import { parseAcceptance } from './rules.js';
 
 export type ClusterState = 'Connecting' | 'Ready' | 'Unreachable';
+
+interface Expectation {
+  kind: SyncKind;
+  namespace: string;
+  name: string;
+  seen: (o: KubeObject | undefined) => boolean;
+  at: number;
+}
+
+const EXPECTATION_TTL_MS = 10_000;
 
 export const resourceOf = (kind: SyncKind): ResourceType => (kind === 'Secret' ? Secrets : ConfigMaps);
 
@@ -53,6 +64,8 @@ export class ClusterConnection {
   /** First unprocessed trigger per key, for the replication-lag metric. */
   readonly pendingSince = new Map<string, number>();
   private readonly parked = new Set<string>();
+  /** Writes made for a key that the cache has not shown yet (client-go's "expectations"). */
+  private readonly expectations = new Map<string, Expectation[]>();
   private nsViews: NamespaceView[] | undefined;
   private readonly stopCtl = new AbortController();
   private probing = false;
@@ -82,7 +95,19 @@ export class ClusterConnection {
         return a ? [a] : [];
       });
       const count = () => replicasCached.set({ cluster: this.name, kind }, inf.size);
-      inf.on({ add: count, delete: count });
+      // Expectations are met by events as they pass, not only by the cache state a reconcile sees
+      // later (a replica created and at once deleted by hand must not wait out the expiry).
+      inf.on({
+        add: (o) => {
+          count();
+          this.observe(kind, o, o);
+        },
+        update: (_o, n) => this.observe(kind, n, n),
+        delete: (o) => {
+          count();
+          this.observe(kind, o, undefined);
+        },
+      });
     }
   }
 
@@ -174,6 +199,39 @@ export class ClusterConnection {
 
   replicaCount(): number {
     return SYNC_KINDS.reduce((n, k) => n + this.replicas[k].size, 0);
+  }
+
+  /**
+   * Records that the cache must show `seen` at a location before `key` is planned again: planning
+   * on a cache that lags behind our own write would repeat it (a create that fails with
+   * AlreadyExists, a delete that finds nothing). The replica's watch event re-enqueues the key.
+   */
+  expect(key: string, kind: SyncKind, namespace: string, name: string, seen: (o: KubeObject | undefined) => boolean): void {
+    const list = this.expectations.get(key) ?? [];
+    list.push({ kind, namespace, name, seen, at: Date.now() });
+    this.expectations.set(key, list);
+  }
+
+  private observe(kind: SyncKind, at: KubeObject, now: KubeObject | undefined): void {
+    const origin = parseOrigin(at.metadata.annotations?.[ORIGIN]);
+    if (!origin) return;
+    const key = sourceKey(kind, origin.namespace, origin.name);
+    const list = this.expectations.get(key);
+    if (!list) return;
+    const left = list.filter((e) => !(e.kind === kind && e.namespace === at.metadata.namespace && e.name === at.metadata.name && e.seen(now)));
+    if (left.length === 0) this.expectations.delete(key);
+    else this.expectations.set(key, left);
+  }
+
+  /** Whether the cache reflects every write made for `key` (expectations expire after a while). */
+  caughtUp(key: string): boolean {
+    const list = this.expectations.get(key);
+    if (!list) return true;
+    const now = Date.now();
+    const left = list.filter((e) => now - e.at < EXPECTATION_TTL_MS && !e.seen(this.replicas[e.kind].getByName(e.namespace, e.name)));
+    if (left.length === 0) this.expectations.delete(key);
+    else this.expectations.set(key, left);
+    return left.length === 0;
   }
 
   /** A key that found the cluster unreachable waits here until the prober sees it back. */

@@ -184,6 +184,7 @@ export class SyncEngine {
       conn.park(key);
       return;
     }
+    if (!conn.caughtUp(key)) return { requeueAfterMs: 1_000 };
     const planned = this.plan(conn, key);
     if (!planned) return;
     const { plan, kind, namespace, name } = planned;
@@ -206,7 +207,7 @@ export class SyncEngine {
 
     await pool(plan.actions, this.opts.writeConcurrency, async (action) => {
       try {
-        const res = await this.execute(conn, writer, kind, action, name);
+        const res = await this.execute(conn, writer, kind, action, name, key);
         if (res === 'written') {
           written.set(action.namespace, new Date().toISOString());
           results.push({ namespace: action.namespace, state: 'Synced' });
@@ -262,33 +263,47 @@ export class SyncEngine {
   }
 
   /** Carries out one action; 'written' when a replica now holds the source's content. */
-  private async execute(conn: ClusterConnection, writer: ReplicaWriter, kind: SyncKind, action: Action, name: string): Promise<'written' | Result | undefined> {
+  private async execute(
+    conn: ClusterConnection,
+    writer: ReplicaWriter,
+    kind: SyncKind,
+    action: Action,
+    name: string,
+    key: string,
+  ): Promise<'written' | Result | undefined> {
     const r = resourceOf(kind);
+    const ns = action.namespace;
     const count = (operation: string) => replicaWrites.inc({ cluster: conn.name, kind, operation });
+    const gone = (uid: string) => conn.expect(key, kind, ns, name, (o) => !o || o.metadata.uid !== uid);
+    const recreate = async (uid: string, rv: string, obj: KubeObject) => {
+      await this.deleteGuarded(writer, r, ns, name, uid, rv);
+      count('delete');
+      gone(uid);
+      return this.create(conn, writer, kind, obj, key);
+    };
     switch (action.op) {
       case 'create':
-        return this.create(conn, writer, kind, action.object);
-      case 'update':
+        return this.create(conn, writer, kind, action.object, key);
+      case 'update': {
+        const { uid = '', resourceVersion = '' } = action.object.metadata;
         try {
           await writer.update(r, action.object);
           count('update');
+          conn.expect(key, kind, ns, name, (o) => !o || o.metadata.resourceVersion !== resourceVersion);
           return 'written';
         } catch (err) {
-          if (isNotFound(err)) return this.create(conn, writer, kind, stripLive(action.object));
+          if (isNotFound(err)) return this.create(conn, writer, kind, stripLive(action.object), key);
           if (!isInvalid(err)) throw err;
           // Something that cannot change in place (immutable set by hand): replace the replica.
-          const { uid = '', resourceVersion = '' } = action.object.metadata;
-          await this.deleteGuarded(writer, r, action.namespace, name, uid, resourceVersion);
-          count('delete');
-          return this.create(conn, writer, kind, stripLive(action.object));
+          return recreate(uid, resourceVersion, stripLive(action.object));
         }
+      }
       case 'recreate':
-        await this.deleteGuarded(writer, r, action.namespace, name, action.uid, action.resourceVersion);
-        count('delete');
-        return this.create(conn, writer, kind, action.object);
+        return recreate(action.uid, action.resourceVersion, action.object);
       case 'delete':
-        await this.deleteGuarded(writer, r, action.namespace, action.name, action.uid, action.resourceVersion);
+        await this.deleteGuarded(writer, r, ns, action.name, action.uid, action.resourceVersion);
         count('delete');
+        conn.expect(key, kind, ns, action.name, (o) => !o || o.metadata.uid !== action.uid);
         return undefined;
     }
   }
@@ -301,7 +316,7 @@ export class SyncEngine {
     }
   }
 
-  private async create(conn: ClusterConnection, writer: ReplicaWriter, kind: SyncKind, obj: KubeObject): Promise<'written' | Result> {
+  private async create(conn: ClusterConnection, writer: ReplicaWriter, kind: SyncKind, obj: KubeObject, key: string): Promise<'written' | Result> {
     const r = resourceOf(kind);
     const loc = `${kind}/${obj.metadata.namespace}/${obj.metadata.name}`;
     if (conn.conflicts.has(loc)) {
@@ -310,8 +325,10 @@ export class SyncEngine {
       if (blocking) return blocking;
     }
     try {
-      await writer.create(r, obj);
+      const created = await writer.create(r, obj);
       replicaWrites.inc({ cluster: conn.name, kind, operation: 'create' });
+      const uid = created.metadata.uid;
+      conn.expect(key, kind, obj.metadata.namespace ?? '', obj.metadata.name ?? '', (o) => o !== undefined && (!uid || o.metadata.uid === uid));
       return 'written';
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
