@@ -2,6 +2,9 @@
 // manager, event recorder). This list is the one place that wires them.
 import type { Manager } from '../kube/manager.js';
 import { controllerContext, DEFAULT_SETTINGS, type ControllerContext, type OperatorSettings } from './context.js';
+import { setupCacheServerController } from './cacheserver.js';
+import { setupFrontProxyController } from './frontproxy.js';
+import { setupKubeconfigController } from './kubeconfig.js';
 import { setupRootShardController } from './rootshard.js';
 import { setupShardController } from './shard.js';
 
@@ -9,7 +12,13 @@ export type { OperatorSettings };
 
 export type ControllerSetup = (manager: Manager, settings: OperatorSettings, ctx: ControllerContext) => void;
 
-export const controllerSetups: readonly ControllerSetup[] = [setupRootShardController, setupShardController];
+export const controllerSetups: readonly ControllerSetup[] = [
+  setupRootShardController,
+  setupShardController,
+  setupFrontProxyController,
+  setupCacheServerController,
+  setupKubeconfigController,
+];
 
 export function registerControllers(manager: Manager, settings: Partial<OperatorSettings> = {}): ControllerContext {
   const full = { ...DEFAULT_SETTINGS, ...settings };

@@ -45,14 +45,16 @@ export interface StatusInput {
   /** Something a person must fix (a bad reference, a broken CA): Stalled, phase Failed. */
   failure?: { reason: string; message: string };
   extra?: Record<string, unknown>;
+  /** Work still under way although Available is True (a Kubeconfig's RBAC in kcp): Reconciling stays True. */
+  inProgress?: { reason: string; message: string };
 }
 
-export function buildStatus({ obj, conditions, failure, extra }: StatusInput, now = new Date()): Record<string, unknown> {
+export function buildStatus({ obj, conditions, failure, extra, inProgress }: StatusInput, now = new Date()): Record<string, unknown> {
   const gen = obj.metadata.generation;
   const available = conditions.find((c) => c.type === 'Available')?.status === 'True';
   const deleting = !!obj.metadata.deletionTimestamp;
   const phase: Phase = deleting ? 'Deleting' : failure ? 'Failed' : available ? 'Running' : 'Provisioning';
-  const notAvailable = conditions.find((c) => c.type === 'Available' && c.status !== 'True');
+  const notAvailable = conditions.find((c) => c.type === 'Available' && c.status !== 'True') ?? inProgress;
   const all: ConditionInput[] = [
     ...conditions,
     failure

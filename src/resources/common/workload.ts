@@ -17,6 +17,8 @@ export interface Mount {
   path: string;
   secretName?: string;
   configMapName?: string;
+  /** Scratch space that lives as long as the Pod (the cache server's embedded etcd). */
+  emptyDir?: boolean;
   readOnly?: boolean;
   /** Project only these keys (a CA's tls.crt, never its tls.key). */
   items?: readonly string[];
@@ -35,12 +37,14 @@ export function volumesFor(mounts: readonly Mount[]): { volumes: V1Volume[]; vol
     seen.add(m.volume);
     const items = m.items?.map((k) => ({ key: k, path: k }));
     volumes.push(
-      m.configMapName
-        ? { name: m.volume, configMap: { name: m.configMapName, ...(items ? { items } : {}) } }
-        : { name: m.volume, secret: { secretName: m.secretName ?? m.volume, ...(items ? { items } : {}) } },
+      m.emptyDir
+        ? { name: m.volume, emptyDir: {} }
+        : m.configMapName
+          ? { name: m.volume, configMap: { name: m.configMapName, ...(items ? { items } : {}) } }
+          : { name: m.volume, secret: { secretName: m.secretName ?? m.volume, ...(items ? { items } : {}) } },
     );
   }
-  const volumeMounts = mounts.map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? true }));
+  const volumeMounts = mounts.map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? !m.emptyDir }));
   return { volumes, volumeMounts };
 }
 

@@ -1,0 +1,71 @@
+// Applying what a kcp component (front-proxy, cache server) runs on: its rendered Secrets and
+// ConfigMaps, then the Deployment, whose pod template carries a hash of everything it mounts so a
+// renewal or a new mapping file rolls the Pods, then the Service. Nothing is written for objects
+// that are already as desired.
+import type { KubeObject } from '../kube/object.js';
+import { describeError, isInvalid } from '../kube/errors.js';
+import { ConfigMaps, Deployments, Secrets, Services, type ResourceType } from '../kube/resources.js';
+import type { TlsSecretData } from '../pki/bundle.js';
+import { mountsHash, type Mount } from '../resources/common/workload.js';
+import { secretData, type ControllerContext } from './context.js';
+import { configMapInformer } from './watches.js';
+
+export interface ComponentObjects {
+  namespace: string;
+  secrets: readonly KubeObject[];
+  configMaps?: readonly KubeObject[];
+  mounts: readonly Mount[];
+  /** Certificates issued in this pass, which the cache may not hold yet. */
+  certs: ReadonlyMap<string, TlsSecretData>;
+  deployment: (mountsHash: string) => KubeObject;
+  service: KubeObject;
+}
+
+export interface ComponentOutcome {
+  deployment: KubeObject | undefined;
+  writes: number;
+  /** Objects the API server rejected (a serviceTemplate clusterIP outside the cluster's range): a person must act. */
+  rejected?: { reason: string; message: string };
+}
+
+export async function applyComponent(ctx: ControllerContext, o: ComponentObjects): Promise<ComponentOutcome> {
+  const ns = o.namespace;
+  const configMaps = configMapInformer(ctx);
+  const rendered = new Map<string, Record<string, string>>();
+  for (const s of o.secrets) rendered.set(`secret/${s.metadata.name}`, secretData(s) ?? {});
+  for (const c of o.configMaps ?? []) rendered.set(`configmap/${c.metadata.name}`, (c.data as Record<string, string> | undefined) ?? {});
+  // Hash what the Pods will see: what we are about to write, else fresh certificates, else the cache.
+  const data = (key: string): Record<string, string> | undefined => {
+    const [kind, name = ''] = key.split('/', 2) as [string, string?];
+    return (
+      rendered.get(key) ??
+      (kind === 'secret'
+        ? ((o.certs.get(name) as Record<string, string> | undefined) ?? secretData(ctx.secrets.getByName(ns, name)))
+        : (configMaps.getByName(ns, name)?.data as Record<string, string> | undefined))
+    );
+  };
+  const hash = mountsHash(
+    o.mounts.flatMap((m) => (m.secretName ? [`secret/${m.secretName}`] : m.configMapName ? [`configmap/${m.configMapName}`] : [])),
+    data,
+  );
+  let writes = 0;
+  let rejected: ComponentOutcome['rejected'];
+  // A 422 is the user's input the server will never accept; report it instead of retrying forever.
+  const apply = async (r: ResourceType, desired: KubeObject, live: KubeObject | undefined): Promise<KubeObject | undefined> => {
+    try {
+      const out = await ctx.applier.apply(r, desired, live);
+      if (out.changed) writes++;
+      return out.object;
+    } catch (err) {
+      if (!isInvalid(err)) throw err;
+      rejected ??= { reason: `${r.kind}Invalid`, message: `${r.kind} ${ns}/${desired.metadata.name}: ${describeError(err)}` };
+      return undefined;
+    }
+  };
+  for (const s of o.secrets) await apply(Secrets, s, ctx.secrets.getByName(ns, s.metadata.name ?? ''));
+  for (const c of o.configMaps ?? []) await apply(ConfigMaps, c, configMaps.getByName(ns, c.metadata.name ?? ''));
+  const desired = o.deployment(hash);
+  const deployment = await apply(Deployments, desired, ctx.deployments.getByName(ns, desired.metadata.name ?? ''));
+  await apply(Services, o.service, ctx.services.getByName(ns, o.service.metadata.name ?? ''));
+  return { deployment, writes, rejected };
+}

@@ -1,0 +1,185 @@
+// FrontProxy: a kcp-front-proxy for users. Certificates signed by its RootShard's CAs, the merged
+// client CA and backend CA bundle, the path-mapping ConfigMap, the dynamic kubeconfig, Deployment
+// and Service, and a status with the RootShard reference, CertificatesReady and Available.
+import type { FrontProxySpec } from '../api/frontproxy.js';
+import type { RootShardSpec } from '../api/rootshard.js';
+import type { ShardSpec } from '../api/shard.js';
+import { Controller, type ReconcileRequest, type ReconcileResult } from '../kube/controller.js';
+import type { ConditionInput } from '../kube/conditions.js';
+import type { Manager } from '../kube/manager.js';
+import { objectKey, type KubeObject } from '../kube/object.js';
+import type { TlsSecretData } from '../pki/bundle.js';
+import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
+import { frontProxyCertificates, LABEL_ROOTSHARD } from '../pki/hierarchy.js';
+import { pathMappingConfigMap } from '../resources/frontproxy/config.js';
+import { frontProxyDeployment, frontProxyMounts, frontProxyService } from '../resources/frontproxy/deployment.js';
+import { frontProxyHostname, frontProxyNames, type FrontProxyModel } from '../resources/frontproxy/model.js';
+import { frontProxySecrets } from '../resources/frontproxy/secrets.js';
+import { reconcileCertificates } from './certificates.js';
+import { applyComponent } from './component-workload.js';
+import { certificatesCondition, rootShardRefConditions } from './component-status.js';
+import { controllerContext, FrontProxies, secretData, type ControllerContext, type OperatorSettings } from './context.js';
+import { shardsOf } from './rootshard.js';
+import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
+import { certificateTemplatesFor } from './templates.js';
+import { configMapInformer, frontProxyInformer, specOrDeletionChanged, watchMappedWhen } from './watches.js';
+
+const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'FrontProxy' };
+
+type Missing = { reason: string; message: string };
+
+export async function reconcileFrontProxy(ctx: ControllerContext, req: ReconcileRequest): Promise<ReconcileResult | void> {
+  const fp = frontProxyInformer(ctx).get(req.key);
+  if (!fp || fp.metadata.deletionTimestamp) return;
+  const spec = fp.spec as FrontProxySpec;
+  const ns = fp.metadata.namespace ?? '';
+  const gen = fp.metadata.generation;
+  const rootName = spec.rootShard?.ref?.name;
+  const root = rootName ? ctx.rootShards.getByName(ns, rootName) : undefined;
+  const ref = rootShardRefConditions(ns, rootName, !!root, gen);
+  if (!ref.ok || !root || !rootName) {
+    const failure = ref.ok ? undefined : ref.failure;
+    await writeStatus(ctx, FrontProxies, fp, buildStatus({ obj: fp, conditions: ref.conditions, failure }));
+    return;
+  }
+  const rootSpec = root.spec as RootShardSpec;
+  const conditions: ConditionInput[] = [...ref.conditions];
+
+  const plans = frontProxyCertificates({
+    name: fp.metadata.name ?? '',
+    rootShard: {
+      name: rootName,
+      namespace: ns,
+      externalHostname: rootSpec.external.hostname,
+      privateHostname: rootSpec.external.privateHostname,
+      clusterDomain: rootSpec.clusterDomain,
+    },
+    externalHostname: frontProxyHostname(spec),
+    key: DEFAULT_KEY_SPEC,
+    templates: certificateTemplatesFor(spec.certificateTemplates),
+  });
+  const certs = await reconcileCertificates(ctx, fp, plans, 'front-proxy');
+  for (const name of certs.renewed) void ctx.events.record(fp, 'Normal', 'CertificateRenewed', `renewed ${name}`);
+  conditions.push(certificatesCondition(certs, plans.length, gen));
+
+  const model: FrontProxyModel = {
+    owner: { ...API_VERSION_KIND, ...fp },
+    name: fp.metadata.name ?? '',
+    namespace: ns,
+    spec,
+    root: { name: rootName, spec: rootSpec },
+    // kcp-front-proxy validates ServiceAccount tokens itself, so it needs every shard's key.
+    serviceAccountPeers: spec.auth?.serviceAccount?.enabled ? [rootName, ...shardsOf(ctx, root)] : [],
+  };
+  let failure: Missing | undefined;
+  let missing: Missing | undefined = certs.ready ? undefined : { reason: 'CertificatesPending', message: 'certificates are being issued' };
+  let deployment: KubeObject | undefined;
+  if (!missing) {
+    const out = await applyFrontProxyWorkload(ctx, model, certs.data);
+    if ('missing' in out) {
+      missing = out.missing;
+      // Waiting for the operator's own output is progress; a Secret only a person can create is not.
+      if (!/Pending$/.test(out.missing.reason)) failure = out.missing;
+    } else deployment = out.deployment;
+  }
+  conditions.unshift(
+    missing
+      ? { type: 'Available', status: 'False', reason: missing.reason, message: missing.message, observedGeneration: gen }
+      : deploymentAvailable(deployment, gen),
+  );
+  await writeStatus(ctx, FrontProxies, fp, buildStatus({ obj: fp, conditions, failure }));
+  // Missing issuers and referenced Secrets arrive as watch events; the requeue is a backstop.
+  if (!certs.ready) return { requeueAfterMs: certs.requeueAfterMs ?? 30_000 };
+  return certs.requeueAfterMs !== undefined ? { requeueAfterMs: certs.requeueAfterMs } : undefined;
+}
+
+async function applyFrontProxyWorkload(
+  ctx: ControllerContext,
+  m: FrontProxyModel,
+  certs: ReadonlyMap<string, TlsSecretData>,
+): Promise<{ deployment: KubeObject | undefined } | { missing: Missing }> {
+  const ns = m.namespace;
+  const n = frontProxyNames(m);
+  const cached = (name: string) => secretData(ctx.secrets.getByName(ns, name));
+  const pem = (name: string) => certs.get(name)?.['tls.crt'] ?? cached(name)?.['tls.crt'];
+  const [rootCA, serverCA, clientCA] = [pem(n.rootCA), pem(n.serverCA), pem(n.clientCA)];
+  if (!rootCA || !serverCA || !clientCA) return { missing: { reason: 'CertificatesPending', message: 'the RootShard\'s CA certificates are not issued yet' } };
+  const refs = {
+    caBundle: [['RootShard caBundleSecretRef', m.root.spec.caBundleSecretRef?.name], ['caBundleSecretRef', m.spec.caBundleSecretRef?.name]],
+    clientCA: [['RootShard clientCABundleRef', m.root.spec.clientCABundleRef?.name], ['clientCABundleRef', m.spec.clientCABundleRef?.name]],
+  } as const;
+  const read = (list: ReadonlyArray<readonly [string, string | undefined]>): string[] | Missing => {
+    const out: string[] = [];
+    for (const [field, name] of list) {
+      if (!name) continue;
+      const crt = cached(name)?.['tls.crt'];
+      if (!crt) return { reason: 'SecretNotFound', message: `${field}: Secret ${ns}/${name} does not exist or has no tls.crt` };
+      out.push(crt);
+    }
+    return out;
+  };
+  const extraCABundles = read(refs.caBundle);
+  if (!Array.isArray(extraCABundles)) return { missing: extraCABundles };
+  const extraClientCAs = read(refs.clientCA);
+  if (!Array.isArray(extraClientCAs)) return { missing: extraClientCAs };
+  const peersMissing = m.serviceAccountPeers.filter((p) => !cached(`${p}-service-account`));
+  if (peersMissing.length) {
+    return { missing: { reason: 'ServiceAccountKeysPending', message: `waiting for the service-account keys of ${peersMissing.join(', ')}` } };
+  }
+  const out = await applyComponent(ctx, {
+    namespace: ns,
+    secrets: frontProxySecrets(m, { rootCA, serverCA, clientCA, extraCABundles, extraClientCAs }),
+    configMaps: [pathMappingConfigMap(m)],
+    mounts: frontProxyMounts(m),
+    certs,
+    deployment: (hash) => frontProxyDeployment(m, hash),
+    service: frontProxyService(m),
+  });
+  return out.rejected ? { missing: out.rejected } : { deployment: out.deployment };
+}
+
+export function setupFrontProxyController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
+  const c = new Controller('frontproxy', (req) => reconcileFrontProxy(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
+  const frontProxies = frontProxyInformer(ctx);
+  c.watchFor(frontProxies, specOrDeletionChanged);
+  for (const inf of [ctx.secrets, ctx.deployments, ctx.services, configMapInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
+  const rootOf = (o: KubeObject) => (o.spec as FrontProxySpec | ShardSpec | undefined)?.rootShard?.ref?.name;
+  frontProxies.addIndex('rootShard', (o) => (rootOf(o) ? [`${o.metadata.namespace}/${rootOf(o)}`] : []));
+  frontProxies.addIndex('secretRefs', (o) => secretRefsOf(o));
+  const ofRoot = (ns: string | undefined, rs: string | undefined) => (rs ? frontProxies.byIndex('rootShard', `${ns}/${rs}`).map(objectKey) : []);
+  // The RootShard's spec (addresses, CA bundle references) and existence; not its status.
+  watchMappedWhen(c, ctx.rootShards, specOrDeletionChanged, (rs) => ofRoot(rs.metadata.namespace, rs.metadata.name));
+  // Shards joining or leaving change the service-account keys the front-proxy trusts.
+  watchMappedWhen(c, ctx.shards, specOrDeletionChanged, (s) => ofRoot(s.metadata.namespace, rootOf(s)));
+  // The installation's CAs and the shards' service-account keys (labelled with their RootShard).
+  c.watchMapped(ctx.secrets, (s) => ofRoot(s.metadata.namespace, s.metadata.labels?.[LABEL_ROOTSHARD]));
+  c.watchMapped(ctx.secrets, (s) => frontProxies.byIndex('secretRefs', objectKey(s)).map(objectKey));
+  // A RootShard's own references matter too (its caBundleSecretRef and clientCABundleRef).
+  c.watchMapped(ctx.secrets, (s) =>
+    ctx.rootShards
+      .list(s.metadata.namespace)
+      .filter((rs) => rootSecretRefs(rs).includes(s.metadata.name ?? ''))
+      .flatMap((rs) => ofRoot(rs.metadata.namespace, rs.metadata.name)),
+  );
+  manager.add(c);
+  return c;
+}
+
+function rootSecretRefs(rs: KubeObject): string[] {
+  const s = rs.spec as RootShardSpec | undefined;
+  return [s?.caBundleSecretRef?.name, s?.clientCABundleRef?.name].filter((n): n is string => !!n);
+}
+
+/** `namespace/name` of every Secret a FrontProxy's spec refers to. */
+function secretRefsOf(o: KubeObject): string[] {
+  const s = o.spec as FrontProxySpec | undefined;
+  return [
+    s?.caBundleSecretRef?.name,
+    s?.clientCABundleRef?.name,
+    s?.auth?.oidc?.caFileRef?.name,
+    s?.auth?.webhook?.configSecretName,
+    s?.auth?.tokenAuthFile?.secretName,
+  ]
+    .filter((n): n is string => !!n)
+    .map((n) => `${o.metadata.namespace}/${n}`);
+}

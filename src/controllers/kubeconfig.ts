@@ -1,0 +1,336 @@
+// Kubeconfig: a client certificate (username, groups, kubeconfig:<name>) signed by the RootShard's
+// client CA and renewed before it expires, written with the target's address into a self-contained
+// kubeconfig Secret that the Kubeconfig owns; optionally ClusterRoleBindings inside kcp, removed
+// again on delete by a finalizer that waits a bounded time (kcp may be gone).
+import type { FrontProxySpec } from '../api/frontproxy.js';
+import type { KubeconfigSpec, KubeconfigStatus, KubeconfigTarget as TargetRefs } from '../api/kubeconfig.js';
+import type { RootShardSpec } from '../api/rootshard.js';
+import type { ShardSpec } from '../api/shard.js';
+import type { KubeconfigPhase } from '../api/status.js';
+import { Controller, type ReconcileRequest, type ReconcileResult } from '../kube/controller.js';
+import { findCondition, metaTime, type Condition, type ConditionInput } from '../kube/conditions.js';
+import { describeError } from '../kube/errors.js';
+import type { Manager } from '../kube/manager.js';
+import { objectKey, type KubeObject } from '../kube/object.js';
+import { Secrets } from '../kube/resources.js';
+import { mergeCABundles } from '../pki/bundle.js';
+import { kubeconfigCertificate, LABEL_ROOTSHARD, rootShardCAName, type PlannedCertificate } from '../pki/hierarchy.js';
+import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
+import { renewalTime } from '../pki/renewal.js';
+import { parseCertificate } from '../pki/x509.js';
+import { parseGoDuration } from '../resources/common/duration.js';
+import { frontProxyServiceURL } from '../resources/frontproxy/model.js';
+import { desiredBindings } from '../resources/kubeconfig/rbac.js';
+import {
+  authorizationWorkspace,
+  kubeconfigSecret,
+  targetBaseURL,
+  targetName,
+  type KubeconfigModel,
+  type KubeconfigTarget,
+} from '../resources/kubeconfig/render.js';
+import { blockedSummary, reconcileCertificates } from './certificates.js';
+import { controllerContext, Kubeconfigs, secretData, type ControllerContext, type OperatorSettings } from './context.js';
+import { ensureFinalizer } from './finalizer.js';
+import { operatorKcpClient } from './kcp-client.js';
+import { removeBindings, syncBindings } from './kubeconfig-rbac.js';
+import { buildStatus, writeStatus } from './status.js';
+import { certificateTemplatesFor } from './templates.js';
+import { frontProxyInformer, kubeconfigInformer, specOrDeletionChanged, watchMappedWhen } from './watches.js';
+
+const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'Kubeconfig' };
+/** kcp-operator's name, so a Kubeconfig it provisioned is cleaned up the same way. */
+export const RBAC_FINALIZER = 'operator.kcp.io/cleanup-rbac';
+const AUTHORIZATION = 'AuthorizationReady';
+const RETRY_MIN_MS = 5000;
+const RETRY_MAX_MS = 300_000;
+
+type Problem = { reason: string; message: string };
+type Resolved = { target: KubeconfigTarget; caBundleRef?: string } | { problem: string; targetName: string };
+
+export async function reconcileKubeconfig(ctx: ControllerContext, req: ReconcileRequest): Promise<ReconcileResult | void> {
+  const kc = kubeconfigInformer(ctx).get(req.key);
+  if (!kc) return;
+  const spec = kc.spec as KubeconfigSpec;
+  const ns = kc.metadata.namespace ?? '';
+  const gen = kc.metadata.generation;
+  const resolved = resolveTarget(ctx, ns, spec.target);
+  if (kc.metadata.deletionTimestamp) return finalizeKubeconfig(ctx, kc, resolved, req);
+  const previous = kc.status as KubeconfigStatus | undefined;
+
+  if ('problem' in resolved) {
+    const conditions: ConditionInput[] = [
+      { type: 'Available', status: 'False', reason: 'ReferenceNotFound', message: resolved.problem, observedGeneration: gen },
+      { type: 'ReferenceValid', status: 'False', reason: 'ReferenceNotFound', message: resolved.problem, observedGeneration: gen },
+    ];
+    const extra = { targetName: resolved.targetName, ...keepAuthorization(previous) };
+    await writeKubeconfigStatus(ctx, kc, buildStatus({ obj: kc, conditions, failure: { reason: 'ReferenceNotFound', message: resolved.problem }, extra }));
+    return;
+  }
+  const { target } = resolved;
+  const model: KubeconfigModel = { owner: { ...API_VERSION_KIND, ...kc }, name: kc.metadata.name ?? '', namespace: ns, spec, target };
+  const conditions: ConditionInput[] = [
+    { type: 'ReferenceValid', status: 'True', reason: 'ReferenceValid', message: `target ${targetName(target)}`, observedGeneration: gen },
+  ];
+  const extra: Record<string, unknown> = { targetName: targetName(target) };
+  let failure: Problem | undefined;
+  let available: Problem | undefined;
+  let requeueAfterMs: number | undefined;
+
+  let plan: PlannedCertificate | undefined;
+  try {
+    plan = kubeconfigCertificate({
+      name: model.name,
+      rootShard: target.rootShardName,
+      username: spec.username,
+      groups: spec.groups,
+      validityMs: parseGoDuration(spec.validity),
+      key: DEFAULT_KEY_SPEC,
+      template: spec.certificateTemplate ? certificateTemplatesFor({ kubeconfig: spec.certificateTemplate }).kubeconfig : undefined,
+    });
+  } catch (err) {
+    failure = available = { reason: 'InvalidCertificateSpec', message: describeError(err) };
+  }
+  if (plan) {
+    const certs = await reconcileCertificates(ctx, kc, [plan], 'kubeconfig');
+    for (const n of certs.renewed) void ctx.events.record(kc, 'Normal', 'CertificateRenewed', `renewed ${n}`);
+    requeueAfterMs = certs.ready ? certs.requeueAfterMs : (certs.requeueAfterMs ?? 30_000);
+    const cert = certs.data.get(plan.secretName);
+    const serverCA = secretData(ctx.secrets.getByName(ns, rootShardCAName(target.rootShardName, 'server')));
+    const bundle = resolved.caBundleRef ? secretData(ctx.secrets.getByName(ns, resolved.caBundleRef))?.['tls.crt'] : undefined;
+    if (!certs.ready || !cert) {
+      available = { reason: 'ClientCertificateSecretNotReady', message: blockedSummary(certs.blocked) || 'the client certificate is being issued' };
+    } else if (!serverCA?.['tls.crt']) {
+      available = { reason: 'ServerCASecretNotReady', message: `waiting for Secret ${ns}/${rootShardCAName(target.rootShardName, 'server')}` };
+    } else if (resolved.caBundleRef && !bundle) {
+      failure = available = { reason: 'SecretNotFound', message: `caBundleSecretRef of ${targetName(target)}: Secret ${ns}/${resolved.caBundleRef} does not exist or has no tls.crt` };
+    } else {
+      // The server CA and the root it chains to, so any verifier finds a trust anchor.
+      const caPem = mergeCABundles([serverCA['tls.crt'], serverCA['ca.crt'], bundle]);
+      const desired = kubeconfigSecret(model, { caPem, certificatePem: cert['tls.crt'], privateKeyPem: cert['tls.key'] });
+      await ctx.applier.apply(Secrets, desired, ctx.secrets.getByName(ns, spec.secretRef.name));
+      const parsed = parseCertificate(cert['tls.crt'], `Secret ${plan.secretName}`);
+      extra.notAfter = metaTime(parsed.notAfter);
+      extra.renewalTime = metaTime(renewalTime(parsed, plan.renewBeforeMs));
+    }
+  }
+  conditions.unshift(
+    available
+      ? { type: 'Available', status: 'False', reason: available.reason, message: available.message, observedGeneration: gen }
+      : { type: 'Available', status: 'True', reason: 'SecretsReady', message: `Secret ${spec.secretRef.name} holds the kubeconfig`, observedGeneration: gen },
+  );
+
+  const rbac = await reconcileAuthorization(ctx, kc, model, async (provisionedCluster) => {
+    // Recorded before anything is created in kcp, so a crash cannot leave bindings nobody knows of.
+    const early = { ...extra, authorization: { provisionedCluster } };
+    await writeKubeconfigStatus(ctx, kc, buildStatus({ obj: kc, conditions, failure, extra: early }));
+  });
+  if (rbac.condition) conditions.push(rbac.condition);
+  if (rbac.provisionedCluster) extra.authorization = { provisionedCluster: rbac.provisionedCluster };
+  const inProgress = rbac.condition?.status === 'True' ? undefined : rbac.condition;
+  await writeKubeconfigStatus(ctx, kc, buildStatus({ obj: kc, conditions, failure, extra, inProgress }));
+  const next = [requeueAfterMs, rbac.requeueAfterMs].filter((x): x is number => x !== undefined);
+  return next.length ? { requeueAfterMs: Math.min(...next) } : undefined;
+}
+
+function resolveTarget(ctx: ControllerContext, ns: string, t: TargetRefs): Resolved {
+  const rootOf = (owner: string, ref: string | undefined): { problem: string } | { name: string; spec: RootShardSpec } => {
+    const rs = ref ? ctx.rootShards.getByName(ns, ref) : undefined;
+    if (!rs) return { problem: ref ? `${owner} refers to RootShard ${ns}/${ref}, which does not exist` : `${owner} has no spec.rootShard.ref` };
+    return { name: rs.metadata.name ?? '', spec: rs.spec as RootShardSpec };
+  };
+  if (t.rootShardRef) {
+    const name = t.rootShardRef.name;
+    const root = rootOf('spec.target.rootShardRef', name);
+    if ('problem' in root) return { problem: root.problem, targetName: `RootShard/${name}` };
+    return { target: { kind: 'RootShard', name, rootShardName: name, rootShard: root.spec }, caBundleRef: root.spec.caBundleSecretRef?.name };
+  }
+  if (t.shardRef) {
+    const name = t.shardRef.name;
+    const shard = ctx.shards.getByName(ns, name);
+    if (!shard) return { problem: `spec.target.shardRef: Shard ${ns}/${name} does not exist`, targetName: `Shard/${name}` };
+    const spec = shard.spec as ShardSpec;
+    const root = rootOf(`Shard ${name}`, spec.rootShard?.ref?.name);
+    if ('problem' in root) return { problem: root.problem, targetName: `Shard/${name}` };
+    return {
+      target: { kind: 'Shard', name, shard: spec, rootShardName: root.name, rootShard: root.spec },
+      caBundleRef: spec.caBundleSecretRef?.name ?? root.spec.caBundleSecretRef?.name,
+    };
+  }
+  if (t.frontProxyRef) {
+    const name = t.frontProxyRef.name;
+    const fp = frontProxyInformer(ctx).getByName(ns, name);
+    if (!fp) return { problem: `spec.target.frontProxyRef: FrontProxy ${ns}/${name} does not exist`, targetName: `FrontProxy/${name}` };
+    const spec = fp.spec as FrontProxySpec;
+    const root = rootOf(`FrontProxy ${name}`, spec.rootShard?.ref?.name);
+    if ('problem' in root) return { problem: root.problem, targetName: `FrontProxy/${name}` };
+    return {
+      target: { kind: 'FrontProxy', name, frontProxy: spec, rootShardName: root.name, rootShard: root.spec },
+      caBundleRef: spec.caBundleSecretRef?.name ?? root.spec.caBundleSecretRef?.name,
+    };
+  }
+  return { problem: 'spec.target names no RootShard, Shard or FrontProxy', targetName: '' };
+}
+
+/**
+ * How the operator reaches kcp for this target: the shard directly, or through the front-proxy's
+ * Service (kcp-operator uses its internal `<rs>-proxy`, which this operator does not deploy).
+ */
+function kcpServer(t: KubeconfigTarget, ns: string): string {
+  if (t.kind === 'FrontProxy') return frontProxyServiceURL({ name: t.name, namespace: ns, spec: t.frontProxy, root: { name: t.rootShardName, spec: t.rootShard } });
+  return targetBaseURL(t, ns);
+}
+
+interface AuthorizationOutcome {
+  condition?: ConditionInput;
+  provisionedCluster?: string;
+  requeueAfterMs?: number;
+}
+
+async function reconcileAuthorization(
+  ctx: ControllerContext,
+  kc: KubeObject,
+  m: KubeconfigModel,
+  recordProvisioned: (cluster: string) => Promise<void>,
+): Promise<AuthorizationOutcome> {
+  const previous = kc.status as KubeconfigStatus | undefined;
+  const desired = m.spec.authorization ? authorizationWorkspace(m.spec) : undefined;
+  let provisioned = previous?.authorization?.provisionedCluster || undefined;
+  if (!desired && !provisioned) {
+    await ensureFinalizer(ctx, Kubeconfigs, kc, RBAC_FINALIZER, false);
+    return {};
+  }
+  const gen = kc.metadata.generation;
+  const condition = (status: 'True' | 'False', reason: string, message: string): ConditionInput => ({ type: AUTHORIZATION, status, reason, message, observedGeneration: gen });
+  if (desired) await ensureFinalizer(ctx, Kubeconfigs, kc, RBAC_FINALIZER, true);
+  const server = kcpServer(m.target, m.namespace);
+  const conn = await operatorKcpClient(ctx, m.namespace, m.target.rootShardName, server, 'kcp-operator-ts/kubeconfig-rbac');
+  if ('missing' in conn) return { provisionedCluster: provisioned, condition: condition('False', 'CredentialsPending', conn.missing), requeueAfterMs: 30_000 };
+  const uid = kc.metadata.uid ?? '';
+  try {
+    if (provisioned && provisioned !== desired) {
+      await removeBindings(conn.client, provisioned, uid);
+      provisioned = undefined;
+    }
+    if (!desired) {
+      await ensureFinalizer(ctx, Kubeconfigs, kc, RBAC_FINALIZER, false);
+      return {};
+    }
+    if (provisioned !== desired) {
+      await recordProvisioned(desired);
+      provisioned = desired;
+    }
+    const bindings = desiredBindings({ name: m.name, uid, spec: m.spec });
+    await syncBindings(conn.client, desired, uid, bindings);
+    const roles = bindings.map((b) => (b.roleRef as { name: string }).name).join(', ');
+    return { provisionedCluster: desired, condition: condition('True', 'Provisioned', `ClusterRoleBindings for ${roles || 'no roles'} in workspace ${desired}`) };
+  } catch (err) {
+    const message = `cannot reach kcp at ${server}: ${describeError(err)}; retrying`;
+    const before = findCondition((previous?.conditions ?? []) as Condition[], AUTHORIZATION);
+    const failing = before?.status === 'False' && before.reason === 'KcpUnreachable';
+    if (!failing) void ctx.events.record(kc, 'Warning', 'KcpUnreachable', message);
+    // Stateless backoff: wait about as long as it has been failing (5 s, 5 s, 10 s, 20 s … 5 min).
+    const since = failing ? Date.now() - Date.parse(before.lastTransitionTime) : 0;
+    return {
+      provisionedCluster: provisioned,
+      condition: condition('False', 'KcpUnreachable', message),
+      requeueAfterMs: Math.min(Math.max(since, RETRY_MIN_MS), RETRY_MAX_MS),
+    };
+  } finally {
+    conn.client.close();
+  }
+}
+
+/**
+ * Removes the bindings from kcp before the Kubeconfig goes. kcp may be unreachable or gone with
+ * the namespace, so after deregistrationTimeoutMs the finalizer lets go with a Warning: a
+ * namespace deletion never wedges on it (kcp-operator's can).
+ */
+async function finalizeKubeconfig(ctx: ControllerContext, kc: KubeObject, resolved: Resolved, req: ReconcileRequest): Promise<ReconcileResult | void> {
+  if (!kc.metadata.finalizers?.includes(RBAC_FINALIZER)) return;
+  const ns = kc.metadata.namespace ?? '';
+  const cluster = (kc.status as KubeconfigStatus | undefined)?.authorization?.provisionedCluster;
+  const overdue = Date.now() - (Date.parse(kc.metadata.deletionTimestamp ?? '') || Date.now()) >= ctx.settings.deregistrationTimeoutMs;
+  let detail: string | undefined;
+  let giveUp = overdue;
+  if (cluster && 'problem' in resolved) {
+    detail = `${resolved.problem}, so kcp cannot be reached`;
+    giveUp = true;
+  } else if (cluster && 'target' in resolved) {
+    const server = kcpServer(resolved.target, ns);
+    const conn = await operatorKcpClient(ctx, ns, resolved.target.rootShardName, server, 'kcp-operator-ts/kubeconfig-rbac');
+    if ('missing' in conn) detail = conn.missing;
+    else {
+      try {
+        await removeBindings(conn.client, cluster, kc.metadata.uid ?? '');
+      } catch (err) {
+        detail = `cannot reach kcp at ${server}: ${describeError(err)}`;
+      } finally {
+        conn.client.close();
+      }
+    }
+  }
+  if (detail && !giveUp) {
+    req.log.info({ detail }, 'waiting to remove the ClusterRoleBindings from kcp');
+    return { requeueAfterMs: 2000 };
+  }
+  if (detail) void ctx.events.record(kc, 'Warning', 'UnprovisioningSkipped', `removing the finalizer without removing the ClusterRoleBindings in ${cluster}: ${detail}`);
+  else if (cluster) void ctx.events.record(kc, 'Normal', 'Unprovisioned', `removed the ClusterRoleBindings from workspace ${cluster}`);
+  await ensureFinalizer(ctx, Kubeconfigs, kc, RBAC_FINALIZER, false);
+}
+
+function keepAuthorization(status: KubeconfigStatus | undefined): Record<string, unknown> {
+  const cluster = status?.authorization?.provisionedCluster;
+  return cluster ? { authorization: { provisionedCluster: cluster } } : {};
+}
+
+/** buildStatus speaks the workload kinds' phases; a Kubeconfig is `Ready` where they are `Running`. */
+async function writeKubeconfigStatus(ctx: ControllerContext, kc: KubeObject, status: Record<string, unknown>): Promise<void> {
+  const phase = status.phase as string;
+  const previous = (kc.status as KubeconfigStatus | undefined)?.phase;
+  const mapped: KubeconfigPhase = phase === 'Running' ? 'Ready' : phase === 'Failed' ? 'Failed' : phase === 'Deleting' ? (previous ?? 'Provisioning') : 'Provisioning';
+  await writeStatus(ctx, Kubeconfigs, kc, { ...status, phase: mapped });
+}
+
+export function setupKubeconfigController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
+  const c = new Controller('kubeconfig', (req) => reconcileKubeconfig(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
+  const kubeconfigs = kubeconfigInformer(ctx);
+  const frontProxies = frontProxyInformer(ctx);
+  c.watchFor(kubeconfigs, specOrDeletionChanged);
+  c.watchOwned(ctx.secrets, API_VERSION_KIND);
+  kubeconfigs.addIndex('target', (o) => {
+    const t = (o.spec as KubeconfigSpec | undefined)?.target;
+    const ref = t?.rootShardRef ? `RootShard/${t.rootShardRef.name}` : t?.shardRef ? `Shard/${t.shardRef.name}` : t?.frontProxyRef ? `FrontProxy/${t.frontProxyRef.name}` : undefined;
+    return ref ? [`${o.metadata.namespace}/${ref}`] : [];
+  });
+  const targeting = (ns: string | undefined, kind: string, name: string | undefined) => (name ? kubeconfigs.byIndex('target', `${ns}/${kind}/${name}`).map(objectKey) : []);
+  const rootRef = (o: KubeObject) => (o.spec as ShardSpec | FrontProxySpec | undefined)?.rootShard?.ref?.name;
+  // Every Kubeconfig whose certificate the RootShard's CAs sign: direct targets, and through its Shards and FrontProxies.
+  const ofRoot = (ns: string | undefined, rs: string) => [
+    ...targeting(ns, 'RootShard', rs),
+    ...ctx.shards.list(ns).filter((s) => rootRef(s) === rs).flatMap((s) => targeting(ns, 'Shard', s.metadata.name)),
+    ...frontProxies.list(ns).filter((f) => rootRef(f) === rs).flatMap((f) => targeting(ns, 'FrontProxy', f.metadata.name)),
+  ];
+  watchMappedWhen(c, ctx.rootShards, specOrDeletionChanged, (rs) => ofRoot(rs.metadata.namespace, rs.metadata.name ?? ''));
+  watchMappedWhen(c, ctx.shards, specOrDeletionChanged, (s) => targeting(s.metadata.namespace, 'Shard', s.metadata.name));
+  watchMappedWhen(c, frontProxies, specOrDeletionChanged, (f) => targeting(f.metadata.namespace, 'FrontProxy', f.metadata.name));
+  // Of the RootShard's Secrets only the client CA (issuer), the server CA (trust) and the
+  // operator's own certificate (RBAC in kcp) matter here.
+  c.watchMapped(ctx.secrets, (s) => {
+    const rs = s.metadata.labels?.[LABEL_ROOTSHARD];
+    const relevant = rs && [rootShardCAName(rs, 'client'), rootShardCAName(rs, 'server'), `${rs}-kcp-operator`].includes(s.metadata.name ?? '');
+    return relevant ? ofRoot(s.metadata.namespace, rs) : [];
+  });
+  // caBundleSecretRef of a target (or of its RootShard) goes into the kubeconfig.
+  c.watchMapped(ctx.secrets, (s) => {
+    const ns = s.metadata.namespace;
+    const refers = (o: KubeObject) => (o.spec as { caBundleSecretRef?: { name?: string } } | undefined)?.caBundleSecretRef?.name === s.metadata.name;
+    return [
+      ...ctx.rootShards.list(ns).filter(refers).flatMap((rs) => ofRoot(ns, rs.metadata.name ?? '')),
+      ...ctx.shards.list(ns).filter(refers).flatMap((x) => targeting(ns, 'Shard', x.metadata.name)),
+      ...frontProxies.list(ns).filter(refers).flatMap((x) => targeting(ns, 'FrontProxy', x.metadata.name)),
+    ];
+  });
+  manager.add(c);
+  return c;
+}

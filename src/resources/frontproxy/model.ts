@@ -1,0 +1,67 @@
+// What rendering a FrontProxy needs, resolved by the controller from the cache: its spec, its
+// RootShard, and the shards whose service-account keys it must trust. Names and the public
+// address follow kcp-operator, so tools keyed on them keep working.
+import type { FrontProxySpec } from '../../api/frontproxy.js';
+import type { RootShardSpec } from '../../api/rootshard.js';
+import type { KubeObject } from '../../kube/object.js';
+import { DEFAULT_CLUSTER_DOMAIN, rootCASecretName, rootShardCAName } from '../../pki/hierarchy.js';
+import { HTTPS_PORT } from '../common/component.js';
+
+export interface FrontProxyModel {
+  owner: KubeObject;
+  name: string;
+  namespace: string;
+  spec: FrontProxySpec;
+  root: { name: string; spec: RootShardSpec };
+  /** With auth.serviceAccount.enabled: the RootShard and every Shard of the installation. */
+  serviceAccountPeers: string[];
+}
+
+export function frontProxyNames(m: Pick<FrontProxyModel, 'name' | 'root'>) {
+  const rs = m.root.name;
+  const prefix = `${rs}-${m.name}`;
+  return {
+    deployment: `${m.name}-front-proxy`,
+    server: `${prefix}-server`,
+    kubeconfigClient: `${prefix}-kubeconfig`,
+    requestHeaderClient: `${prefix}-requestheader`,
+    dynamicKubeconfig: `${prefix}-dynamic-kubeconfig`,
+    config: `${m.name}-config`,
+    mergedClientCA: `${m.name}-merged-client-ca`,
+    mergedCABundle: `${m.name}-merged-ca-bundle`,
+    rootCA: rootCASecretName({ name: rs, caSecretRef: m.root.spec.certificates?.caSecretRef?.name }),
+    serverCA: rootShardCAName(rs, 'server'),
+    clientCA: rootShardCAName(rs, 'client'),
+    requestHeaderCA: rootShardCAName(rs, 'requestheader-client'),
+  };
+}
+
+/** The public host name: spec.external.hostname, else the deprecated spec.externalHostname. */
+export function frontProxyHostname(spec: FrontProxySpec): string | undefined {
+  return spec.external?.hostname || spec.externalHostname || undefined;
+}
+
+/**
+ * The port clients use, which is also the Service port (kcp-operator's order): spec.external.port,
+ * else the RootShard's external port, else 6443.
+ */
+export function frontProxyPort(spec: FrontProxySpec, root: RootShardSpec): number {
+  return spec.external?.port || root.external?.port || HTTPS_PORT;
+}
+
+/**
+ * The URL a generated kubeconfig uses: this front-proxy's own public address when it has one,
+ * else the installation's (RootShard spec.external). kcp-operator puts 6443 after a deprecated
+ * externalHostname; we use the Service port, so the URL and the Service agree.
+ */
+export function frontProxyURL(spec: FrontProxySpec, root: RootShardSpec): string {
+  const host = frontProxyHostname(spec);
+  if (host) return `https://${host}:${frontProxyPort(spec, root)}`;
+  return `https://${root.external.hostname}:${root.external.port}`;
+}
+
+/** In-cluster address of the front-proxy's Service (what the operator itself dials). */
+export function frontProxyServiceURL(m: Pick<FrontProxyModel, 'name' | 'namespace' | 'spec' | 'root'>): string {
+  const domain = m.root.spec.clusterDomain || DEFAULT_CLUSTER_DOMAIN;
+  return `https://${m.name}-front-proxy.${m.namespace}.svc.${domain}:${frontProxyPort(m.spec, m.root.spec)}`;
+}
