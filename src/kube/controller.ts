@@ -78,25 +78,14 @@ export class Controller {
   /** Owned objects: enqueue the owner named by the controller ownerReference of the given kind. */
   watchOwned<T extends KubeObject>(informer: Informer<T>, owner: { apiVersion: string; kind: string }): this {
     const group = owner.apiVersion.split('/').slice(0, -1).join('/');
-    const enqueue = (o: T) => {
-      for (const ref of o.metadata.ownerReferences ?? []) {
-        if (!ref.controller || ref.kind !== owner.kind) continue;
-        if (ref.apiVersion.split('/').slice(0, -1).join('/') !== group) continue;
-        this.queue.add(o.metadata.namespace ? `${o.metadata.namespace}/${ref.name}` : ref.name);
-      }
-    };
-    informer.on({
-      add: enqueue,
-      update: (o, n) => {
-        enqueue(n);
-        if (o !== n) enqueue(o);
-      },
-      delete: enqueue,
-    });
-    return this;
+    return this.watchMapped(informer, (o) =>
+      (o.metadata.ownerReferences ?? [])
+        .filter((ref) => ref.controller && ref.kind === owner.kind && ref.apiVersion.split('/').slice(0, -1).join('/') === group)
+        .map((ref) => (o.metadata.namespace ? `${o.metadata.namespace}/${ref.name}` : ref.name)),
+    );
   }
 
-  /** Arbitrary mappings (references): each event enqueues the keys `map` returns. */
+  /** Arbitrary mappings (references): each event enqueues the keys `map` returns, for the old and new object. */
   watchMapped<T extends KubeObject>(informer: Informer<T>, map: (obj: T) => string[]): this {
     const enqueue = (o: T) => {
       for (const k of map(o)) this.queue.add(k);

@@ -1,6 +1,5 @@
 // The generated CRDs as a user meets them: installed with kubectl on a fresh cluster, documented in
 // `kubectl explain`, listed with useful columns, and waitable with `kubectl wait`.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -8,27 +7,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { KINDS, crdName } from '../../src/api/names.js';
-import { binaryPath, repoRoot } from '../env/binaries.js';
+import { repoRoot } from '../env/binaries.js';
 import { startControlPlane } from '../env/control-plane.js';
+import { runKubectl } from './kubectl.js';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kubectlWith(kubeconfig: string, args: string[], input?: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binaryPath('kubectl'), ['--kubeconfig', kubeconfig, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
+const kubectlWith = runKubectl;
 
 async function ok(kubeconfig: string, args: string[], input?: string): Promise<string> {
   const r = await kubectlWith(kubeconfig, args, input);

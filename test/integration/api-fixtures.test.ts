@@ -1,14 +1,13 @@
 // kcp-operator's sample manifests, as users have them, apply unchanged to a real API server with
 // our CRDs, with kubectl's defaults (server-side apply, strict field validation), and the quirks
 // listed in the fixtures' README behave as docs/api.md says.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 import { describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 
-import { binaryPath } from '../env/binaries.js';
+import { runKubectl, type KubectlResult } from './kubectl.js';
 
 // Kept outside the repository (they are kcp-operator's files, byte for byte).
 const FIXTURES = `${(process.env.KCP_OPERATOR_SAMPLES ?? '/work/shared/fixtures/kcp-operator-samples').replace(/\/$/, '')}/`;
@@ -16,23 +15,10 @@ if (!existsSync(FIXTURES)) {
   throw new Error(`kcp-operator samples not found at ${FIXTURES}; set KCP_OPERATOR_SAMPLES to their directory`);
 }
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Result = KubectlResult;
 
 function kubectl(args: string[], input?: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binaryPath('kubectl'), ['--kubeconfig', inject('kubeconfigPath'), ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return runKubectl(inject('kubeconfigPath'), args, input);
 }
 
 async function ok(args: string[], input?: string): Promise<string> {

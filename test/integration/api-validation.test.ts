@@ -1,12 +1,11 @@
 // Admission validation of our CRDs on a real API server, table-driven: each invalid manifest must be
 // rejected by `kubectl apply --server-side` (strict field validation) with a message that names the
 // offending field, and its valid twin, differing only in that field, must be accepted.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { binaryPath } from '../env/binaries.js';
+import { runKubectl, type KubectlResult } from './kubectl.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
 type Spec = { [key: string]: Json | undefined };
@@ -153,23 +152,10 @@ const CASES: Case[] = [
   { kind: 'Kubeconfig', name: 'target of an unknown kind (strict)', invalid: { target: { frontProxyRef: undefined, virtualWorkspaceRef: { name: 'vw' } } }, valid: { target: { frontProxyRef: undefined, rootShardRef: { name: 'vw' } } }, field: 'spec.target.virtualWorkspaceRef', message: 'field not declared in schema' },
 ];
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Result = KubectlResult;
 
 function kubectl(args: string[], input?: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binaryPath('kubectl'), ['--kubeconfig', inject('kubeconfigPath'), ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return runKubectl(inject('kubeconfigPath'), args, input);
 }
 
 function manifest(kind: Kind, name: string, spec: Spec): string {

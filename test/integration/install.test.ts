@@ -169,7 +169,7 @@ describe('install (deploy/)', () => {
     });
     expect(JSON.stringify(without.rules)).not.toBe(JSON.stringify(original.rules));
     const r = c.role === 'cluster' ? ClusterRoles : Roles;
-    const strip = (o: KubeObject) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace }, rules: (o as { rules: Rule[] }).rules });
+    const strip = (o: KubeObject) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace }, rules: (o as unknown as { rules: Rule[] }).rules });
     await admin.apply(r, strip(without), 'install-test');
     // The lease from the previous run is released on SIGTERM, so leadership is free to take.
     const ns = `without-${c.resource.replace(/\W/g, '-')}-${c.verb}`;

@@ -23,8 +23,8 @@ describe('deploy/', () => {
     expect(role.rules.flatMap((r) => r.verbs)).not.toContain('*');
   });
 
-  it('lists every generated CRD in crds/kustomization.yaml', () => {
-    const k = parse(readFileSync(path.join(root, 'crds/kustomization.yaml'), 'utf8')) as { resources: string[] };
+  it('lists every generated CRD in crds/Kustomization', () => {
+    const k = parse(readFileSync(path.join(root, 'crds/Kustomization'), 'utf8')) as { resources: string[] };
     const files = readdirSync(path.join(root, 'crds')).filter((f) => f.startsWith('operator.kcp.io_') && f.endsWith('.yaml')).sort();
     expect([...k.resources].sort()).toEqual(files);
   });
