@@ -1,0 +1,179 @@
+// Kubeconfig controller against the real API server: renewal shortly before expiry, owned Secrets
+// that go with the Kubeconfig, a reference that does not resolve, and ClusterRoleBindings in a kcp
+// that cannot be reached (condition, backoff, zero writes while retrying, a finalizer that lets go
+// within the bounded wait). Nothing here runs kcp. This control plane runs no kube-controller-manager,
+// so where garbage collection matters the test plays the garbage collector and says so.
+import { X509Certificate } from 'node:crypto';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kubeconfigs, RootShards } from '../../src/controllers/context.js';
+import type { KubeClient } from '../../src/kube/client.js';
+import { isNotFound } from '../../src/kube/errors.js';
+import type { KubeObject } from '../../src/kube/object.js';
+import { Events, Secrets } from '../../src/kube/resources.js';
+import { createNamespace, eventually, sharedClient } from './helpers.js';
+import { fixture } from './fixtures.js';
+import { startOperator, type RunningOperator } from './operator.js';
+
+type Cond = { type: string; status: string; reason: string; message: string; lastTransitionTime: string };
+type Status = { phase?: string; targetName?: string; notAfter?: string; renewalTime?: string; authorization?: { provisionedCluster: string }; conditions?: Cond[] };
+const status = (o: KubeObject) => (o.status ?? {}) as Status;
+const condition = (o: KubeObject | undefined, type: string) => (o ? status(o).conditions ?? [] : []).find((c) => c.type === type);
+const kubeconfigCert = (s: KubeObject) => {
+  const kc = new KubeConfig();
+  kc.loadFromString(Buffer.from((s.data as Record<string, string>).kubeconfig ?? '', 'base64').toString());
+  return new X509Certificate(Buffer.from(kc.getCurrentUser()?.certData ?? '', 'base64'));
+};
+const gone = async (client: KubeClient, r: Parameters<KubeClient['get']>[0], ns: string, name: string) => {
+  try {
+    await client.get(r, ns, name);
+    return false;
+  } catch (err) {
+    return isNotFound(err);
+  }
+};
+
+function kubeconfig(ns: string, name: string, spec: Record<string, unknown>): KubeObject {
+  return {
+    apiVersion: 'operator.kcp.io/v1alpha1',
+    kind: 'Kubeconfig',
+    metadata: { name, namespace: ns },
+    spec: { username: `user-${name}`, groups: ['team'], validity: '8766h', secretRef: { name: `${name}-kubeconfig` }, target: { rootShardRef: { name: 'shard-sample' } }, ...spec },
+  };
+}
+
+describe('Kubeconfig', () => {
+  let client: KubeClient;
+  let ns: string;
+  let op: RunningOperator;
+  const reconciles = (key: string) =>
+    (op.manager as unknown as { controllers: Array<{ name: string; reconciles: Map<string, number> }> }).controllers.find((c) => c.name === 'kubeconfig')?.reconciles.get(key) ?? 0;
+
+  beforeAll(async () => {
+    client = await sharedClient('kubeconfig-test');
+    ns = await createNamespace(client, 'kubeconfig');
+    op = await startOperator({ namespace: ns, deregistrationTimeoutMs: 4000 });
+    const rs = fixture('operator.kcp.io_v1alpha1_rootshard.yaml', ns);
+    delete (rs.spec as Record<string, unknown>).certificates; // built-in PKI instead of cert-manager
+    await client.create(RootShards, rs);
+    await eventually('client CA', () => client.get(Secrets, ns, 'shard-sample-client-ca'), 30_000);
+  });
+  afterAll(async () => {
+    await op?.stop();
+    client?.close();
+  });
+
+  it('renews the client certificate shortly before it expires, and reports when', async () => {
+    // validity 30s: renewBefore defaults to a third of the validity, so renewal is due 10 s before expiry.
+    await client.create(Kubeconfigs, kubeconfig(ns, 'short', { validity: '30s' }));
+    const first = await eventually('Ready', async () => {
+      const o = await client.get(Kubeconfigs, ns, 'short');
+      return status(o).phase === 'Ready' ? o : undefined;
+    }, 30_000);
+    const { notAfter, renewalTime } = status(first);
+    expect(Date.parse(notAfter ?? '') - Date.parse(renewalTime ?? '')).toBe(10_000);
+    const cert1 = kubeconfigCert(await client.get(Secrets, ns, 'short-kubeconfig'));
+    expect(new Date(cert1.validTo).toISOString().replace('.000', '')).toBe(notAfter);
+
+    const renewed = await eventually('renewed', async () => {
+      const cert = kubeconfigCert(await client.get(Secrets, ns, 'short-kubeconfig'));
+      return cert.serialNumber !== cert1.serialNumber ? { cert, at: Date.now() } : undefined;
+    }, 60_000);
+    // Renewed after the renewal time and before the old certificate expired.
+    expect(renewed.at).toBeGreaterThanOrEqual(Date.parse(renewalTime ?? '') - 1000);
+    expect(renewed.at).toBeLessThan(Date.parse(cert1.validTo));
+    expect(Date.parse(renewed.cert.validTo)).toBeGreaterThan(Date.parse(cert1.validTo));
+    // The certificate Secret and the kubeconfig agree, and the status follows.
+    const certSecret = await client.get(Secrets, ns, 'kubeconfig-cert-short');
+    expect(new X509Certificate(Buffer.from((certSecret.data as Record<string, string>)['tls.crt'] ?? '', 'base64').toString()).serialNumber).toBe(renewed.cert.serialNumber);
+    await eventually('status notAfter advanced', async () => Date.parse(status(await client.get(Kubeconfigs, ns, 'short')).notAfter ?? '') > Date.parse(notAfter ?? ''));
+    const events = (await client.list(Events, { namespace: ns })).items as Array<KubeObject & { reason?: string; regarding?: { name?: string } }>;
+    expect(events.some((e) => e.reason === 'CertificateRenewed' && e.regarding?.name === 'short')).toBe(true);
+    await client.delete(Kubeconfigs, ns, 'short');
+  });
+
+  it('owns its Secrets, so deleting the Kubeconfig removes them, and does not bring them back', async () => {
+    await client.create(Kubeconfigs, kubeconfig(ns, 'temp', {}));
+    const kc = await eventually('Ready', async () => {
+      const o = await client.get(Kubeconfigs, ns, 'temp');
+      return status(o).phase === 'Ready' ? o : undefined;
+    }, 30_000);
+    const uid = kc.metadata.uid;
+    for (const name of ['temp-kubeconfig', 'kubeconfig-cert-temp']) {
+      const s = await client.get(Secrets, ns, name);
+      expect(s.metadata.ownerReferences).toEqual([
+        { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'Kubeconfig', name: 'temp', uid, controller: true, blockOwnerDeletion: true },
+      ]);
+    }
+    await client.delete(Kubeconfigs, ns, 'temp');
+    await eventually('Kubeconfig gone', () => gone(client, Kubeconfigs, ns, 'temp'));
+    // Stand-in for kube-controller-manager's garbage collector: delete what the gone owner owned.
+    for (const s of (await client.list(Secrets, { namespace: ns })).items) {
+      if (s.metadata.ownerReferences?.some((r) => r.uid === uid)) await client.delete(Secrets, ns, s.metadata.name ?? '');
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await gone(client, Secrets, ns, 'temp-kubeconfig')).toBe(true);
+    expect(await gone(client, Secrets, ns, 'kubeconfig-cert-temp')).toBe(true);
+  });
+
+  it('reports a target that does not exist, and recovers when the reference is fixed', async () => {
+    await client.create(Kubeconfigs, kubeconfig(ns, 'orphan', { target: { shardRef: { name: 'no-such-shard' } } }));
+    const o = await eventually('ReferenceNotFound', async () => {
+      const x = await client.get(Kubeconfigs, ns, 'orphan');
+      return condition(x, 'ReferenceValid')?.reason === 'ReferenceNotFound' ? x : undefined;
+    });
+    expect(condition(o, 'ReferenceValid')?.message).toMatch(/Shard .*no-such-shard does not exist/);
+    expect(status(o)).toMatchObject({ phase: 'Failed', targetName: 'Shard/no-such-shard' });
+    expect(condition(o, 'Stalled')?.status).toBe('True');
+    await client.patch(Kubeconfigs, ns, 'orphan', { spec: { target: { shardRef: null, rootShardRef: { name: 'shard-sample' } } } }, 'merge');
+    const fixed = await eventually('Ready', async () => {
+      const x = await client.get(Kubeconfigs, ns, 'orphan');
+      return status(x).phase === 'Ready' ? x : undefined;
+    });
+    expect(status(fixed).targetName).toBe('RootShard/shard-sample');
+    expect(condition(fixed, 'Stalled')?.status).toBe('False');
+  });
+
+  describe('authorization while kcp cannot be reached', () => {
+    it('writes the kubeconfig, says why the bindings are missing, and retries with backoff without writing', async () => {
+      await client.create(Kubeconfigs, kubeconfig(ns, 'admin', { targetWorkspace: 'root:team', authorization: { clusterRoleBindings: { clusterRoles: ['cluster-admin'] } } }));
+      const o = await eventually('KcpUnreachable', async () => {
+        const x = await client.get(Kubeconfigs, ns, 'admin');
+        return condition(x, 'AuthorizationReady')?.reason === 'KcpUnreachable' ? x : undefined;
+      }, 30_000);
+      expect(condition(o, 'AuthorizationReady')?.message).toMatch(/cannot reach kcp at https:\/\/root\.shard\.example\.operator\.kcp\.io:6443/);
+      // The Secret is usable; the bindings are still owed, which kstatus sees as in progress.
+      expect(condition(o, 'Available')?.status).toBe('True');
+      expect(condition(o, 'Reconciling')).toMatchObject({ status: 'True', reason: 'KcpUnreachable' });
+      expect(status(o).phase).toBe('Ready');
+      // Recorded before anything could be created, so the finalizer knows where to clean up.
+      expect(status(o).authorization).toEqual({ provisionedCluster: 'root:team' });
+      expect(o.metadata.finalizers).toContain('operator.kcp.io/cleanup-rbac');
+      const events = (await client.list(Events, { namespace: ns })).items as Array<KubeObject & { reason?: string }>;
+      expect(events.filter((e) => e.reason === 'KcpUnreachable')).toHaveLength(1);
+
+      // Retries come from requeueAfter (nothing else changes), and write nothing.
+      const key = `${ns}/admin`;
+      await eventually('quiet', async () => {
+        const before = op.client.stats.writes;
+        await new Promise((r) => setTimeout(r, 1000));
+        return op.client.stats.writes === before;
+      });
+      const writes = op.client.stats.writes;
+      const n0 = reconciles(key);
+      await eventually('retried twice', () => reconciles(key) >= n0 + 2, 30_000);
+      expect(op.client.stats.writes - writes).toBe(0);
+      expect((await client.list(Events, { namespace: ns })).items.filter((e) => (e as { reason?: string }).reason === 'KcpUnreachable')).toHaveLength(1);
+    });
+
+    it('lets go of the finalizer within the bounded wait on delete, with a Warning', async () => {
+      const t0 = Date.now();
+      await client.delete(Kubeconfigs, ns, 'admin');
+      await eventually('deleted', () => gone(client, Kubeconfigs, ns, 'admin'), 20_000);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(3000);
+      const events = (await client.list(Events, { namespace: ns })).items as Array<KubeObject & { reason?: string; note?: string }>;
+      const warning = events.find((e) => e.reason === 'UnprovisioningSkipped');
+      expect(warning?.note).toMatch(/ClusterRoleBindings in root:team/);
+    });
+  });
+});
