@@ -56,6 +56,7 @@ export class SyncEngine {
   private readonly withStatus = new Map<string, string>();
   private readonly writers = new Map<string, ReplicaWriter>();
   private readonly log: Logger;
+  private stopped = false;
   /** Called when a cluster's state changes (the registry mirrors it onto the registration). */
   onClusterState: ((c: ClusterConnection) => void) | undefined;
 
@@ -82,6 +83,7 @@ export class SyncEngine {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await Promise.all([...this.clusters.keys()].map((n) => this.removeCluster(n)));
     await this.statusController.stop();
   }
@@ -118,6 +120,10 @@ export class SyncEngine {
 
   /** Adds a destination cluster and starts it; returns at once, whatever state the cluster is in. */
   addCluster(conn: ClusterConnection): void {
+    if (this.stopped) {
+      void conn.stop(false);
+      return;
+    }
     this.clusters.set(conn.name, conn);
     this.writers.set(conn.name, new ReplicaWriter(conn.client, this.opts.writeTimeoutMs));
     const own = this.opts.own;
@@ -138,7 +144,15 @@ export class SyncEngine {
         delete: enqueue,
       });
     }
-    const all = () => conn.enqueueAll(this.sourceKeys());
+    // A namespace event may change any source's destinations on this cluster. Events arrive in
+    // bursts (a resync replays every namespace), so the sweep over all keys runs once per burst.
+    let sweep: NodeJS.Immediate | undefined;
+    const all = () => {
+      sweep ??= setImmediate(() => {
+        sweep = undefined;
+        if (this.clusters.get(conn.name) === conn) conn.enqueueAll(this.sourceKeys());
+      });
+    };
     conn.namespaces.on({ add: all, update: all, delete: all });
     conn.onStateChange((c) => {
       this.enqueueAllStatus();

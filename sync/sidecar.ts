@@ -173,6 +173,8 @@ export class SyncSidecar {
 
   /** Stops the destinations (draining in-flight work); the Manager is stopped by its owner. */
   async stop(): Promise<void> {
+    // The registry first, so that no cluster is added while the engine stops.
+    await this.registry.controller.stop();
     await this.engine.stop();
   }
 }

@@ -295,8 +295,16 @@ describe('sync sidecar within one cluster', () => {
     await eventually('late namespace receives', () => getOrUndefined(admin, ConfigMaps, `team-b-${s}`, 'conn'));
   });
 
-  it('makes zero writes at rest (client counters and audit log)', async () => {
-    // Everything above has converged; wait for the last status writes, then force a full resync.
+  it('makes zero writes at rest (client counters and audit log), a lasting conflict included', async () => {
+    const s = suffix();
+    const [src, a] = [`src-${s}`, `a-${s}`];
+    await acceptingNamespace(admin, src, undefined);
+    await acceptingNamespace(admin, a, [`${src}/*`]);
+    await admin.create(Secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'blocked', namespace: a }, data: { k: b64('theirs') } });
+    await admin.create(Secrets, secretSource(src, 'blocked', { k: 'ours' }, { namespaces: [a] }));
+    await eventually('lasting conflict reported', async () => (await status(admin, Secrets, src, 'blocked'))?.summary === '1 Conflict');
+    // Everything has converged; wait for the last status writes, then force full resyncs (the
+    // conflict is rechecked every second here: by a read, never a write).
     await new Promise((r) => setTimeout(r, 2000));
     const writes0 = sc.sidecar.requestStats().writes;
     const audit0 = (await cp.auditedWrites({ userAgent: 'kcp-sync' })).length;
