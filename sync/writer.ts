@@ -3,6 +3,11 @@
 // (POST fails on an existing object), updates carry the resourceVersion of the replica that was
 // checked (PUT fails if anyone changed it since), deletes carry its uid and resourceVersion as
 // preconditions. A failed guard is retried after the cache catches up, never forced.
+//
+// Not the runtime's Applier (server-side apply with force): a forced apply would merge into an
+// object that appeared after the cache was read, and it cannot drop data keys that another field
+// manager added by hand; a replica must equal its source exactly. The Applier's idea is kept: the
+// engine compares content hashes (apply.ts's contentHash) and writes nothing when they are equal.
 import type { KubeClient } from '../src/kube/client.js';
 import type { KubeObject } from '../src/kube/object.js';
 import { resourcePath, type ResourceType } from '../src/kube/resources.js';
