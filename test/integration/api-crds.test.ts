@@ -44,7 +44,13 @@ describe('installing crds/ on a fresh cluster', () => {
 
     for (const names of Object.values(KINDS)) {
       const crd = `crd/${crdName(names)}`;
-      const established = await kubectlWith(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', crd]);
+      // kubectl wait errors out ("accessor error") instead of waiting while a brand-new CRD has no
+      // status.conditions yet; only that case is retried.
+      let established = await kubectlWith(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', crd]);
+      for (let i = 0; /accessor error/.test(established.stderr) && i < 50; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        established = await kubectlWith(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', crd]);
+      }
       expect(established.stderr).toBe('');
       expect(established.stdout).toContain('condition met');
       await ok(kubeconfig, ['wait', '--for=condition=NamesAccepted', '--timeout=10s', crd]);

@@ -106,7 +106,16 @@ describe('install (deploy/)', () => {
     expect(() => kubectl(cp, 'get', 'crd', 'rootshards.operator.kcp.io')).toThrow(); // nothing was written
     const real = kubectl(cp, 'apply', '--server-side', '-k', path.join(repoRoot, 'deploy'));
     expect(real).toMatch(/clusterrole\.rbac\.authorization\.k8s\.io\/kcp-operator-ts serverside-applied/);
-    kubectl(cp, 'wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all');
+    // kubectl wait errors out ("accessor error") while a new CRD has no conditions yet: retry that.
+    for (let i = 0; ; i++) {
+      try {
+        kubectl(cp, 'wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all');
+        break;
+      } catch (err) {
+        if (i >= 50 || !/accessor error/.test(String((err as { stderr?: string }).stderr ?? err))) throw err;
+        execFileSync('sleep', ['0.1']);
+      }
+    }
     const dep = JSON.parse(kubectl(cp, 'get', '-n', NS, 'deployment', 'kcp-operator', '-o', 'json')) as { spec: { template: { spec: { containers: Array<{ name: string }> } } } };
     expect(dep.spec.template.spec.containers.map((c) => c.name)).toEqual(['operator', 'sync']);
   });
