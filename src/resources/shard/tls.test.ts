@@ -44,7 +44,7 @@ beforeAll(async () => {
 function serve(opts: tls.TlsOptions): Promise<{ port: number; server: tls.Server; peers: string[] }> {
   const peers: string[] = [];
   const server = tls.createServer(opts, (sock) => {
-    peers.push(sock.getPeerCertificate()?.subject?.CN ?? '');
+    peers.push(String(sock.getPeerCertificate()?.subject?.CN ?? ''));
     sock.end('ok');
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as AddressInfo).port, server, peers })));
