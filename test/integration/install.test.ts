@@ -24,14 +24,14 @@ function kubectl(cp: ControlPlane, ...args: string[]): string {
   return execFileSync(binaryPath('kubectl'), ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** A kubeconfig with a bound token for the operator's ServiceAccount (TokenRequest API). */
-async function serviceAccountKubeconfig(cp: ControlPlane, admin: KubeClient): Promise<string> {
+/** A kubeconfig with a bound token for one of deploy/'s ServiceAccounts (TokenRequest API). */
+async function serviceAccountKubeconfig(cp: ControlPlane, admin: KubeClient, sa = 'kcp-operator'): Promise<string> {
   const tr = await admin.request<{ status: { token: string } }>({
     method: 'POST',
-    path: `/api/v1/namespaces/${NS}/serviceaccounts/kcp-operator/token`,
+    path: `/api/v1/namespaces/${NS}/serviceaccounts/${sa}/token`,
     body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
   });
-  const file = path.join(cp.dir, 'operator-sa.kubeconfig');
+  const file = path.join(cp.dir, `${sa}.kubeconfig`);
   await writeFile(
     file,
     stringify({
@@ -47,10 +47,10 @@ async function serviceAccountKubeconfig(cp: ControlPlane, admin: KubeClient): Pr
   return file;
 }
 
-function runOperator(kubeconfig: string, port: number) {
+function runOperator(kubeconfig: string, port: number, entry = 'src/main.ts', extra: string[] = []) {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'src/main.ts'), `--kubeconfig=${kubeconfig}`, '--leader-elect', `--health-probe-bind-address=127.0.0.1:${port}`],
+    ['--import', 'tsx', path.join(repoRoot, entry), `--kubeconfig=${kubeconfig}`, '--leader-elect', `--health-probe-bind-address=127.0.0.1:${port}`, ...extra],
     { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, POD_NAMESPACE: NS, LOG_LEVEL: 'warn' } },
   );
   let stderr = '';
@@ -100,7 +100,7 @@ describe('install (deploy/)', () => {
   it('applies server-side, as a dry run and for real', () => {
     // A server-side dry run cannot create the namespace it then puts objects into, so the
     // namespace goes first (as `kubectl apply` users do with a fresh namespace).
-    kubectl(cp, 'apply', '--server-side', '-f', path.join(repoRoot, 'deploy/namespace.yaml'));
+    kubectl(cp, 'apply', '--server-side', '-f', path.join(repoRoot, 'deploy/base/namespace.yaml'));
     const dry = kubectl(cp, 'apply', '--server-side', '--dry-run=server', '-k', path.join(repoRoot, 'deploy'));
     expect(dry).toMatch(/deployment\.apps\/kcp-operator serverside-applied \(server dry run\)/);
     expect(() => kubectl(cp, 'get', 'crd', 'rootshards.operator.kcp.io')).toThrow(); // nothing was written
@@ -191,6 +191,67 @@ describe('install (deploy/)', () => {
     } finally {
       await op.stop();
       await admin.apply(r, strip(original), 'install-test');
+    }
+  });
+  it('runs the sync sidecar under its own ServiceAccount: it writes only where a namespace bound kcp-sync-writer', async () => {
+    const RoleBindings: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true };
+    const ns = (name: string, labels?: Record<string, string>, annotations?: Record<string, string>) =>
+      admin.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } });
+    await ns('src');
+    const accept = { 'sync.operator.kcp.io/accept': 'true' };
+    const from = { 'sync.operator.kcp.io/accept-from': 'src/shared' };
+    await ns('dst', accept, from);
+    await ns('dst-unbound', accept, from);
+    await admin.create(RoleBindings, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'kcp-sync-writer', namespace: 'dst' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kcp-sync-writer' },
+      subjects: [{ kind: 'ServiceAccount', name: 'kcp-sync', namespace: NS }],
+    } as KubeObject);
+    await admin.create(Secrets, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: 'shared',
+        namespace: 'src',
+        labels: { 'sync.operator.kcp.io/enabled': 'true' },
+        annotations: { 'sync.operator.kcp.io/to-namespaces': 'dst,dst-unbound' },
+      },
+      data: { 'ca.crt': Buffer.from('bundle').toString('base64') },
+    });
+    const sidecar = runOperator(await serviceAccountKubeconfig(cp, admin, 'kcp-sync'), await freePort(), 'sync/main.ts', [`--namespace=${NS}`]);
+    try {
+      const replica = await eventually('replica in dst', () => admin.get(Secrets, 'dst', 'shared'), 30_000);
+      expect(Buffer.from((replica.data as Record<string, string>)['ca.crt'] ?? '', 'base64').toString()).toBe('bundle');
+      // Accepted by annotation but no RoleBinding: the sidecar is not allowed to write there.
+      await new Promise((r) => setTimeout(r, 2000));
+      await expect(admin.get(Secrets, 'dst-unbound', 'shared')).rejects.toThrow(/not found/);
+    } finally {
+      await sidecar.stop();
+    }
+  });
+  it('sidecar without namespaces list/watch: it cannot see consent, so nothing is replicated', async () => {
+    const reader = (await admin.get(ClusterRoles, undefined, 'kcp-sync-reader')) as KubeObject & { rules: Rule[] };
+    const strip = (rules: Rule[]) => ({ apiVersion: reader.apiVersion, kind: reader.kind, metadata: { name: 'kcp-sync-reader' }, rules });
+    await admin.apply(ClusterRoles, strip(reader.rules.filter((r) => !r.resources.includes('namespaces'))), 'install-test');
+    await admin.create(Secrets, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'second', namespace: 'src', labels: { 'sync.operator.kcp.io/enabled': 'true' }, annotations: { 'sync.operator.kcp.io/to-namespaces': 'dst' } },
+      data: { a: Buffer.from('b').toString('base64') },
+    });
+    await admin.patch(Namespaces, undefined, 'dst', { metadata: { annotations: { 'sync.operator.kcp.io/accept-from': 'src/shared,src/second' } } }, 'merge');
+    const sidecar = runOperator(await serviceAccountKubeconfig(cp, admin, 'kcp-sync'), await freePort(), 'sync/main.ts', [`--namespace=${NS}`]);
+    try {
+      await new Promise((r) => setTimeout(r, 6000));
+      await expect(admin.get(Secrets, 'dst', 'second')).rejects.toThrow(/not found/);
+      // Give the rule back: the same sidecar recovers by itself, so the rule was the only cause.
+      await admin.apply(ClusterRoles, strip(reader.rules), 'install-test');
+      await eventually('replica after the rule is back', () => admin.get(Secrets, 'dst', 'second'), 45_000);
+    } finally {
+      await sidecar.stop();
+      await admin.apply(ClusterRoles, strip(reader.rules), 'install-test');
     }
   });
 });

@@ -11,14 +11,23 @@ const docs = (file: string) =>
   parseAllDocuments(readFileSync(path.join(root, file), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string }; rules?: unknown[]; spec?: unknown });
 
 describe('deploy/', () => {
-  it('grants the sidecar exactly the rules sync/rbac.ts declares', () => {
-    const sync = docs('deploy/rbac/sync.yaml');
-    expect(sync.find((d) => d.kind === 'ClusterRole')?.rules).toEqual(LOCAL_RULES.map((r) => r.rule));
+  it('grants the sidecar exactly the rules sync/rbac.ts declares, writes only per namespace', () => {
+    const sync = docs('deploy/base/rbac/sync.yaml');
+    type R = { apiGroups: string[]; resources: string[]; verbs: string[] };
+    const triples = (rules: R[]) =>
+      rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}/${v}`)))).sort();
+    const clusterRoles = sync.filter((d) => d.kind === 'ClusterRole').flatMap((d) => d.rules as R[]);
+    expect(triples(clusterRoles)).toEqual(triples(LOCAL_RULES.map((r) => r.rule)));
     expect(sync.find((d) => d.kind === 'Role')?.rules).toEqual(LEASE_RULES.map((r) => r.rule));
+    // The writer role is bound in the sidecar's own namespace only, never cluster-wide.
+    const bindings = sync.filter((d) => d.kind === 'ClusterRoleBinding') as unknown as Array<{ roleRef: { name: string } }>;
+    expect(bindings.map((b) => b.roleRef.name)).toEqual(['kcp-sync-reader']);
+    const reader = sync.find((d) => d.metadata.name === 'kcp-sync-reader' && d.kind === 'ClusterRole') as unknown as { rules: R[] };
+    expect(triples(reader.rules).filter((t) => /\/(create|update|delete|patch)$/.test(t) && !t.startsWith('events'))).toEqual([]);
   });
 
   it('never lets the operator delete anything', () => {
-    const role = docs('deploy/rbac/operator.yaml').find((d) => d.kind === 'ClusterRole') as { rules: Array<{ verbs: string[] }> };
+    const role = docs('deploy/base/rbac/operator.yaml').find((d) => d.kind === 'ClusterRole') as { rules: Array<{ verbs: string[] }> };
     expect(role.rules.flatMap((r) => r.verbs)).not.toContain('delete');
     expect(role.rules.flatMap((r) => r.verbs)).not.toContain('*');
   });
@@ -30,7 +39,7 @@ describe('deploy/', () => {
   });
 
   it('gives each container its own identity and a restricted security context', () => {
-    const dep = docs('deploy/operator.yaml').find((d) => d.kind === 'Deployment') as {
+    const dep = docs('deploy/base/operator.yaml').find((d) => d.kind === 'Deployment') as {
       spec: { template: { spec: { automountServiceAccountToken: boolean; containers: Array<{ name: string; command: string[]; securityContext: Record<string, unknown>; resources: { requests: unknown; limits: unknown }; volumeMounts: Array<{ name: string; mountPath: string }> }> } } };
     };
     const pod = dep.spec.template.spec;
