@@ -1,11 +1,11 @@
 // `make dev`: the embedded default. A local control plane (etcd + kube-apiserver, no cluster
-// needed), the operator running against it, and the kcp-operator sample topology applied. Prints
+// needed), the operator and the sync sidecar running against it, and the kcp-operator samples. Prints
 // the kubeconfig and commands to try; Ctrl-C stops everything and removes what it started.
-// (Running the rendered kcp Pods themselves is the pod runner's job: issue 7.)
+// (Running the rendered kcp Pods themselves is the pod runner's job, which needs the kcp binaries.)
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { binaryPath, repoRoot } from '../test/env/binaries.js';
 import { startControlPlane } from '../test/env/control-plane.js';
 import { freePort } from '../test/env/ports.js';
@@ -29,6 +29,21 @@ const operator = spawn(
   { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
 );
 
+// The sync sidecar beside it, as in the operator's Pod.
+const syncProbePort = await freePort();
+const sidecar = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    path.join(repoRoot, 'sync/main.ts'),
+    `--kubeconfig=${cp.kubeconfigPath}`,
+    '--namespace=default',
+    `--health-probe-bind-address=127.0.0.1:${syncProbePort}`,
+  ],
+  { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
+);
+
 // Apply the samples users already have, unchanged, with kubectl's server-side apply.
 const samples = path.join(repoRoot, '..', 'shared', 'fixtures', 'kcp-operator-samples');
 const local = path.join(repoRoot, 'config', 'samples');
@@ -37,9 +52,19 @@ const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.s
 for (const f of files.sort()) {
   const docs = parseAllDocuments(await readFile(path.join(dir, f), 'utf8')).filter((d) => d.contents);
   if (docs.length === 0) continue;
-  const r = spawn(binaryPath('kubectl'), ['--kubeconfig', cp.kubeconfigPath, 'apply', '--server-side', '-n', 'default', '-f', path.join(dir, f)], {
-    stdio: 'inherit',
+  // The RootShard sample asks for a cert-manager issuer, and this local control plane has no
+  // cert-manager: use the built-in PKI so the whole sample topology can converge.
+  const objs = docs.map((d) => d.toJS() as { kind?: string; spec?: { certificates?: { issuerRef?: unknown } } });
+  for (const o of objs) {
+    if (o.kind === 'RootShard' && o.spec?.certificates?.issuerRef) {
+      delete o.spec.certificates;
+      console.log(`${f}: no cert-manager here, so the RootShard uses the built-in PKI (certificates.issuerRef dropped)`);
+    }
+  }
+  const r = spawn(binaryPath('kubectl'), ['--kubeconfig', cp.kubeconfigPath, 'apply', '--server-side', '-n', 'default', '-f', '-'], {
+    stdio: ['pipe', 'inherit', 'inherit'],
   });
+  r.stdin.end(objs.map((o) => stringify(o)).join('---\n'));
   await new Promise((resolve) => r.once('exit', resolve));
 }
 
@@ -47,7 +72,8 @@ const kubectl = binaryPath('kubectl');
 console.log(`
 kcp-operator-ts dev environment is up (${Date.now() - t0} ms).
   KUBECONFIG=${cp.kubeconfigPath}
-  probes and metrics: http://127.0.0.1:${probePort}/readyz  /metrics
+  operator probes and metrics: http://127.0.0.1:${probePort}/readyz  /metrics
+  sync sidecar probes and metrics: http://127.0.0.1:${syncProbePort}/readyz  /metrics
 Try:
   ${kubectl} --kubeconfig ${cp.kubeconfigPath} get rootshards,shards,frontproxies,cacheservers,kubeconfigs -A
   ${kubectl} --kubeconfig ${cp.kubeconfigPath} explain rootshard.spec.certificates
@@ -57,8 +83,10 @@ let stopping = false;
 const stop = async (code: number) => {
   if (stopping) return;
   stopping = true;
-  operator.kill('SIGTERM');
-  await new Promise((r) => (operator.exitCode !== null ? r(undefined) : operator.once('exit', r)));
+  for (const p of [operator, sidecar]) {
+    p.kill('SIGTERM');
+    await new Promise((r) => (p.exitCode !== null ? r(undefined) : p.once('exit', r)));
+  }
   await cp.stop();
   process.exit(code);
 };

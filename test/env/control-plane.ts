@@ -137,7 +137,8 @@ export class ControlPlane {
         `--secure-port=${this.port}`,
         '--bind-address=127.0.0.1',
         '--advertise-address=127.0.0.1',
-        '--service-cluster-ip-range=10.0.0.0/24',
+        // kind's and kubeadm's default range: the kcp-operator samples pin a clusterIP in it.
+        '--service-cluster-ip-range=10.96.0.0/12',
         `--service-account-issuer=https://127.0.0.1:${this.port}`,
         `--service-account-key-file=${f.saPublic}`,
         `--service-account-signing-key-file=${f.saPrivate}`,

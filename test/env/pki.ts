@@ -44,7 +44,7 @@ export async function createControlPlanePki(dir: string): Promise<ControlPlanePk
       subject: { commonName: 'kube-apiserver' },
       publicKey: servingKey.publicKey,
       dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
-      ipAddresses: ['127.0.0.1', '::1', '10.0.0.1'],
+      ipAddresses: ['127.0.0.1', '::1', '10.96.0.1'],
       extKeyUsages: ['serverAuth'],
       notAfter,
     },

@@ -65,15 +65,19 @@ describe('the full sample topology', () => {
     client?.close();
   });
 
-  it('reports the sample\'s fixed clusterIP, which this cluster rejects, as a condition', async () => {
-    // The sample pins 10.96.100.100, inside kind's service range; this control plane serves 10.0.0.0/24.
+  it('reports a Service the cluster rejects as a condition, and recovers once the spec is fixed', async () => {
+    // The sample pins 10.96.100.100, inside kind's service range, which the test control plane serves.
+    await eventually('the sample\'s clusterIP', async () => ((await client.get(Services, ns, 'frontproxy-sample-front-proxy')).spec as { clusterIP?: string }).clusterIP === '10.96.100.100', 30_000);
+    // An address outside the range cannot be allocated (and clusterIP is immutable besides).
+    await client.patch(FrontProxies, ns, 'frontproxy-sample', { spec: { serviceTemplate: { spec: { clusterIP: '10.255.0.100' } } } }, 'merge');
     const fp = await eventually('ServiceInvalid', async () => {
       const o = await client.get(FrontProxies, ns, 'frontproxy-sample');
       return condition(o, 'Stalled')?.reason === 'ServiceInvalid' ? o : undefined;
     }, 30_000);
-    expect(condition(fp, 'Available')?.message).toMatch(/10\.96\.100\.100.*does not match the current range/);
+    expect(condition(fp, 'Available')?.message).toMatch(/frontproxy-sample-front-proxy.*(10\.255\.0\.100|immutable)/);
     expect((fp.status as { phase: string }).phase).toBe('Failed');
-    await client.patch(FrontProxies, ns, 'frontproxy-sample', { spec: { serviceTemplate: { spec: { clusterIP: '10.0.0.100' } } } }, 'merge');
+    await client.patch(FrontProxies, ns, 'frontproxy-sample', { spec: { serviceTemplate: { spec: { clusterIP: '10.96.100.100' } } } }, 'merge');
+    await eventually('recovered', async () => condition(await client.get(FrontProxies, ns, 'frontproxy-sample'), 'Stalled')?.status === 'False', 30_000);
   });
 
   it('renders the FrontProxy: certificates, mapping ConfigMap, dynamic kubeconfig, Deployment, Service', async () => {
@@ -102,7 +106,7 @@ describe('the full sample topology', () => {
     expect(mappings[0]?.backend).toBe('https://root.shard.example.operator.kcp.io:6443');
 
     const svc = await eventually('front-proxy Service', () => client.get(Services, ns, 'frontproxy-sample-front-proxy'));
-    expect(svc.spec).toMatchObject({ type: 'LoadBalancer', clusterIP: '10.0.0.100', ports: [expect.objectContaining({ name: 'https', port: 6443, targetPort: 6443 })] });
+    expect(svc.spec).toMatchObject({ type: 'LoadBalancer', clusterIP: '10.96.100.100', ports: [expect.objectContaining({ name: 'https', port: 6443, targetPort: 6443 })] });
 
     const server = new X509Certificate(decode(await client.get(Secrets, ns, 'shard-sample-frontproxy-sample-server'), 'tls.crt'));
     expect(server.subjectAltName).toContain('DNS:localhost');
