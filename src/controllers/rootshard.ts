@@ -8,7 +8,8 @@ import type { Manager } from '../kube/manager.js';
 import { objectKey, type KubeObject } from '../kube/object.js';
 import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
 import { LABEL_ROOTSHARD, rootShardCertificates } from '../pki/hierarchy.js';
-import { blockedSummary, reconcileCertificates } from './certificates.js';
+import { reconcileCertificates } from './certificates.js';
+import { certificatesCondition } from './component-status.js';
 import { ensureCertManagerCertificate } from './cert-manager.js';
 import { controllerContext, RootShards, type ControllerContext, type OperatorSettings } from './context.js';
 import { certificateTemplatesFor } from './templates.js';
@@ -60,17 +61,7 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
   }
   const caProblem = certs.blocked.find((b) => !b.external && b.reason.startsWith('CA'));
   if (caProblem && !failure) failure = { reason: caProblem.reason, message: caProblem.message };
-  conditions.push(
-    certs.ready
-      ? { type: 'CertificatesReady', status: 'True', reason: 'Issued', message: `${plans.length} certificates valid`, observedGeneration: gen }
-      : {
-          type: 'CertificatesReady',
-          status: 'False',
-          reason: failure?.reason ?? certs.blocked[0]?.reason ?? 'Issuing',
-          message: failure?.message ?? (blockedSummary(certs.blocked) || 'issuing'),
-          observedGeneration: gen,
-        },
-  );
+  conditions.push(certificatesCondition(certs, plans.length, gen, failure));
   if (failure) void ctx.events.record(rs, 'Warning', failure.reason, failure.message);
 
   const cacheServer = spec.cache?.ref?.name;

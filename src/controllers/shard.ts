@@ -10,7 +10,8 @@ import { objectKey, type KubeObject } from '../kube/object.js';
 import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
 import { LABEL_ROOTSHARD, LABEL_SHARD, shardCertificates } from '../pki/hierarchy.js';
 import { baseURL } from '../resources/shard/model.js';
-import { blockedSummary, reconcileCertificates } from './certificates.js';
+import { reconcileCertificates } from './certificates.js';
+import { certificatesCondition, rootShardRefConditions } from './component-status.js';
 import { controllerContext, Shards, type ControllerContext, type OperatorSettings } from './context.js';
 import { deregisterShard, setFinalizer } from './deregistration.js';
 import { shardsOf } from './rootshard.js';
@@ -45,20 +46,13 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
   }
   await setFinalizer(ctx, Shards, shard, true);
 
-  if (!root || !rootSpec) {
-    const message = rootName
-      ? `spec.rootShard.ref: RootShard ${ns}/${rootName} does not exist; create it or fix the reference`
-      : 'spec.rootShard.ref is not set';
-    const conditions: ConditionInput[] = [
-      { type: 'Available', status: 'False', reason: 'RootShardNotFound', message, observedGeneration: gen },
-      { type: 'RootShard', status: 'False', reason: rootName ? 'RootShardNotFound' : 'InvalidReference', message, observedGeneration: gen },
-    ];
-    await writeStatus(ctx, Shards, shard, buildStatus({ obj: shard, conditions, failure: { reason: 'RootShardNotFound', message } }));
+  const ref = rootShardRefConditions(ns, rootName, !!root && !!rootSpec, gen);
+  if (!ref.ok || !root || !rootSpec) {
+    const failure = ref.ok ? undefined : ref.failure;
+    await writeStatus(ctx, Shards, shard, buildStatus({ obj: shard, conditions: ref.conditions, failure }));
     return;
   }
-  const conditions: ConditionInput[] = [
-    { type: 'RootShard', status: 'True', reason: 'Valid', message: `RootShard ${rootName}`, observedGeneration: gen },
-  ];
+  const conditions: ConditionInput[] = [...ref.conditions];
   let failure: { reason: string; message: string } | undefined;
 
   const plans = shardCertificates({
@@ -72,11 +66,7 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
   });
   const certs = await reconcileCertificates(ctx, shard, plans, 'shard');
   for (const name of certs.renewed) void ctx.events.record(shard, 'Normal', 'CertificateRenewed', `renewed ${name}`);
-  conditions.push(
-    certs.ready
-      ? { type: 'CertificatesReady', status: 'True', reason: 'Issued', message: `${plans.length} certificates valid`, observedGeneration: gen }
-      : { type: 'CertificatesReady', status: 'False', reason: certs.blocked[0]?.reason ?? 'Issuing', message: blockedSummary(certs.blocked) || 'issuing', observedGeneration: gen },
-  );
+  conditions.push(certificatesCondition(certs, plans.length, gen));
 
   const cacheServer = spec.cache?.ref?.name ?? rootSpec.cache?.ref?.name;
   if (cacheServer && !ctx.cacheServers.getByName(ns, cacheServer)) {
