@@ -145,30 +145,20 @@ function resolveTarget(ctx: ControllerContext, ns: string, t: TargetRefs): Resol
     if ('problem' in root) return { problem: root.problem, targetName: `RootShard/${name}` };
     return { target: { kind: 'RootShard', name, rootShardName: name, rootShard: root.spec }, caBundleRef: root.spec.caBundleSecretRef?.name };
   }
-  if (t.shardRef) {
-    const name = t.shardRef.name;
-    const shard = ctx.shards.getByName(ns, name);
-    if (!shard) return { problem: `spec.target.shardRef: Shard ${ns}/${name} does not exist`, targetName: `Shard/${name}` };
-    const spec = shard.spec as ShardSpec;
-    const root = rootOf(`Shard ${name}`, spec.rootShard?.ref?.name);
-    if ('problem' in root) return { problem: root.problem, targetName: `Shard/${name}` };
+  // A Shard or FrontProxy target: its RootShard signs the certificate; its CA bundle (else the root's) goes in.
+  const viaParent = (kind: 'Shard' | 'FrontProxy', field: string, name: string, obj: KubeObject | undefined): Resolved => {
+    if (!obj) return { problem: `spec.target.${field}: ${kind} ${ns}/${name} does not exist`, targetName: `${kind}/${name}` };
+    const spec = obj.spec as ShardSpec & FrontProxySpec;
+    const root = rootOf(`${kind} ${name}`, spec.rootShard?.ref?.name);
+    if ('problem' in root) return { problem: root.problem, targetName: `${kind}/${name}` };
+    const base = { name, rootShardName: root.name, rootShard: root.spec };
     return {
-      target: { kind: 'Shard', name, shard: spec, rootShardName: root.name, rootShard: root.spec },
+      target: kind === 'Shard' ? { kind, ...base, shard: spec } : { kind, ...base, frontProxy: spec },
       caBundleRef: spec.caBundleSecretRef?.name ?? root.spec.caBundleSecretRef?.name,
     };
-  }
-  if (t.frontProxyRef) {
-    const name = t.frontProxyRef.name;
-    const fp = frontProxyInformer(ctx).getByName(ns, name);
-    if (!fp) return { problem: `spec.target.frontProxyRef: FrontProxy ${ns}/${name} does not exist`, targetName: `FrontProxy/${name}` };
-    const spec = fp.spec as FrontProxySpec;
-    const root = rootOf(`FrontProxy ${name}`, spec.rootShard?.ref?.name);
-    if ('problem' in root) return { problem: root.problem, targetName: `FrontProxy/${name}` };
-    return {
-      target: { kind: 'FrontProxy', name, frontProxy: spec, rootShardName: root.name, rootShard: root.spec },
-      caBundleRef: spec.caBundleSecretRef?.name ?? root.spec.caBundleSecretRef?.name,
-    };
-  }
+  };
+  if (t.shardRef) return viaParent('Shard', 'shardRef', t.shardRef.name, ctx.shards.getByName(ns, t.shardRef.name));
+  if (t.frontProxyRef) return viaParent('FrontProxy', 'frontProxyRef', t.frontProxyRef.name, frontProxyInformer(ctx).getByName(ns, t.frontProxyRef.name));
   return { problem: 'spec.target names no RootShard, Shard or FrontProxy', targetName: '' };
 }
 
