@@ -19,10 +19,11 @@ import {
 import { reconcileCertificates } from './certificates.js';
 import { ensureCertManagerCertificate } from './cert-manager.js';
 import { applyComponent } from './component-workload.js';
-import { certificatesCondition } from './component-status.js';
+import { certificatesCondition, unsupportedTemplates } from './component-status.js';
 import { CacheServers, controllerContext, secretData, type ControllerContext, type OperatorSettings } from './context.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
+import { unsupportedCondition } from './unsupported.js';
 import { specOrDeletionChanged } from './watches.js';
 
 const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'CacheServer' };
@@ -92,6 +93,7 @@ export async function reconcileCacheServer(ctx: ControllerContext, req: Reconcil
       ? { type: 'Available', status: 'False', reason: pending.reason, message: pending.message, observedGeneration: gen }
       : deploymentAvailable(deployment, gen),
   );
+  conditions.push(...unsupportedCondition(unsupportedTemplates(spec.certificateTemplates), gen));
   await writeStatus(ctx, CacheServers, cs, buildStatus({ obj: cs, conditions, failure }));
   // cert-manager may be installed later; nothing we watch would tell us, so look again now and then.
   if (failure?.reason === 'CertManagerNotInstalled') return { requeueAfterMs: 60_000 };

@@ -1,6 +1,8 @@
 // Conditions the FrontProxy, CacheServer and Kubeconfig controllers compute the same way.
+import type { CertificateTemplateMap } from '../api/certificates.js';
 import type { ConditionInput } from '../kube/conditions.js';
 import { blockedSummary, type CertificatesOutcome } from './certificates.js';
+import { unsupportedTemplateFields } from './unsupported.js';
 
 /** CertificatesReady from a reconcileCertificates outcome; `failure` overrides the reason when a person must act. */
 export function certificatesCondition(
@@ -33,4 +35,9 @@ export function rootShardRefConditions(namespace: string, rootName: string | und
     { type: 'RootShard', status: 'False', reason: rootName ? 'RootShardNotFound' : 'InvalidReference', message, observedGeneration: generation },
   ];
   return { ok: false as const, conditions, failure: { reason: 'RootShardNotFound', message } };
+}
+
+/** What spec.certificateTemplates asks for that the built-in PKI does not do. */
+export function unsupportedTemplates(templates: CertificateTemplateMap | undefined): string[] {
+  return Object.entries(templates ?? {}).flatMap(([key, t]) => unsupportedTemplateFields(`spec.certificateTemplates.${key}`, t));
 }

@@ -17,11 +17,12 @@ import { frontProxyHostname, frontProxyNames, type FrontProxyModel } from '../re
 import { frontProxySecrets } from '../resources/frontproxy/secrets.js';
 import { reconcileCertificates } from './certificates.js';
 import { applyComponent } from './component-workload.js';
-import { certificatesCondition, rootShardRefConditions } from './component-status.js';
+import { certificatesCondition, rootShardRefConditions, unsupportedTemplates } from './component-status.js';
 import { controllerContext, FrontProxies, secretData, type ControllerContext, type OperatorSettings } from './context.js';
 import { shardsOf } from './rootshard.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
+import { unsupportedCondition } from './unsupported.js';
 import { configMapInformer, frontProxyInformer, specOrDeletionChanged, watchMappedWhen } from './watches.js';
 
 const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'FrontProxy' };
@@ -87,6 +88,9 @@ export async function reconcileFrontProxy(ctx: ControllerContext, req: Reconcile
       ? { type: 'Available', status: 'False', reason: missing.reason, message: missing.message, observedGeneration: gen }
       : deploymentAvailable(deployment, gen),
   );
+  const unsupported = unsupportedTemplates(spec.certificateTemplates);
+  if (spec.external?.privateHostname || spec.external?.privatePort) unsupported.push('spec.external.privateHostname/privatePort (only a RootShard\'s are used)');
+  conditions.push(...unsupportedCondition(unsupported, gen));
   await writeStatus(ctx, FrontProxies, fp, buildStatus({ obj: fp, conditions, failure }));
   // Missing issuers and referenced Secrets arrive as watch events; the requeue is a backstop.
   if (!certs.ready) return { requeueAfterMs: certs.requeueAfterMs ?? 30_000 };

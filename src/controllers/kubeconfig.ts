@@ -36,6 +36,7 @@ import { operatorKcpClient } from './kcp-client.js';
 import { removeBindings, syncBindings } from './kubeconfig-rbac.js';
 import { buildStatus, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
+import { unsupportedCondition, unsupportedTemplateFields } from './unsupported.js';
 import { frontProxyInformer, kubeconfigInformer, specOrDeletionChanged, watchMappedWhen } from './watches.js';
 
 const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'Kubeconfig' };
@@ -126,6 +127,7 @@ export async function reconcileKubeconfig(ctx: ControllerContext, req: Reconcile
     await writeKubeconfigStatus(ctx, kc, buildStatus({ obj: kc, conditions, failure, extra: early }));
   });
   if (rbac.condition) conditions.push(rbac.condition);
+  conditions.push(...unsupportedCondition(unsupportedTemplateFields('spec.certificateTemplate', spec.certificateTemplate), gen));
   if (rbac.provisionedCluster) extra.authorization = { provisionedCluster: rbac.provisionedCluster };
   const inProgress = rbac.condition?.status === 'True' ? undefined : rbac.condition;
   await writeKubeconfigStatus(ctx, kc, buildStatus({ obj: kc, conditions, failure, extra, inProgress }));

@@ -1,6 +1,7 @@
 // Fields the API accepts (for kcp-operator compatibility) that this operator does not act on yet.
 // They are never silently ignored: they show up as an `UnsupportedFields` condition (abnormal-true,
 // like kstatus' Reconciling/Stalled), naming each field and what happens instead.
+import type { CertificateTemplate } from '../api/certificates.js';
 import type { ConditionInput } from '../kube/conditions.js';
 import type { CommonShardSpec } from '../api/shard-common.js';
 import type { RootShardSpec } from '../api/rootshard.js';
@@ -12,11 +13,16 @@ export function unsupportedShardFields(spec: CommonShardSpec & Partial<Pick<Root
   if (spec.auth?.dropGroups?.length || spec.auth?.passOnGroups?.length) {
     out.push('spec.auth.dropGroups/passOnGroups (front-proxy options; set them on the FrontProxy)');
   }
-  for (const [key, t] of Object.entries(spec.certificateTemplates ?? {})) {
-    if (t?.spec?.privateKey?.rotationPolicy === 'Never') out.push(`spec.certificateTemplates.${key}.spec.privateKey.rotationPolicy=Never (keys are rotated on every reissue)`);
-    if (t?.metadata || t?.spec?.secretTemplate) out.push(`spec.certificateTemplates.${key} metadata/secretTemplate (labels and annotations are not copied)`);
-    if (t?.spec?.issuerRef) out.push(`spec.certificateTemplates.${key}.spec.issuerRef (leaves are always issued by the built-in CAs)`);
-  }
+  for (const [key, t] of Object.entries(spec.certificateTemplates ?? {})) out.push(...unsupportedTemplateFields(`spec.certificateTemplates.${key}`, t));
+  return out;
+}
+
+/** The parts of one certificate template (at `path`) the built-in PKI does not act on. */
+export function unsupportedTemplateFields(path: string, t: CertificateTemplate | undefined): string[] {
+  const out: string[] = [];
+  if (t?.spec?.privateKey?.rotationPolicy === 'Never') out.push(`${path}.spec.privateKey.rotationPolicy=Never (keys are rotated on every reissue)`);
+  if (t?.metadata || t?.spec?.secretTemplate) out.push(`${path} metadata/secretTemplate (labels and annotations are not copied)`);
+  if (t?.spec?.issuerRef) out.push(`${path}.spec.issuerRef (leaves are always issued by the built-in CAs)`);
   return out;
 }
 

@@ -100,4 +100,13 @@ describe('FrontProxy', () => {
     expect(subjects).toEqual([expect.stringContaining('shard-sample-client-ca'), expect.stringContaining('shard-sample-server-ca')]);
     await eventually('not stalled', async () => condition(await client.get(FrontProxies, ns, 'frontproxy-sample'), 'Stalled')?.status === 'False');
   });
+
+  it('names the template fields the built-in PKI does not act on', async () => {
+    await client.patch(FrontProxies, ns, 'frontproxy-sample', { spec: { certificateTemplates: { server: { spec: { issuerRef: { name: 'letsencrypt' } } } } } }, 'merge');
+    const o = await eventually('UnsupportedFields', async () => {
+      const x = await client.get(FrontProxies, ns, 'frontproxy-sample');
+      return condition(x, 'UnsupportedFields') ? x : undefined;
+    });
+    expect(condition(o, 'UnsupportedFields')?.message).toMatch(/spec\.certificateTemplates\.server\.spec\.issuerRef/);
+  });
 });
