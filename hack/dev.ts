@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { binaryPath, repoRoot } from '../test/env/binaries.js';
 import { startControlPlane } from '../test/env/control-plane.js';
+import { spawnEntry } from '../test/env/entry.js';
 import { freePort } from '../test/env/ports.js';
 
 const t0 = Date.now();
@@ -15,33 +16,27 @@ const cp = await startControlPlane({ name: 'dev' });
 console.log(`control plane ready in ${Date.now() - t0} ms`);
 
 const probePort = await freePort();
-const operator = spawn(
-  process.execPath,
+const operator = spawnEntry(
+  'src/main.ts',
   [
-    '--import',
-    'tsx',
-    path.join(repoRoot, 'src/main.ts'),
     `--kubeconfig=${cp.kubeconfigPath}`,
     `--health-probe-bind-address=127.0.0.1:${probePort}`,
     '--leader-elect',
     '--leader-election-namespace=default',
   ],
-  { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
+  { stdio: ['ignore', 'inherit', 'inherit'] },
 );
 
 // The sync sidecar beside it, as in the operator's Pod.
 const syncProbePort = await freePort();
-const sidecar = spawn(
-  process.execPath,
+const sidecar = spawnEntry(
+  'sync/main.ts',
   [
-    '--import',
-    'tsx',
-    path.join(repoRoot, 'sync/main.ts'),
     `--kubeconfig=${cp.kubeconfigPath}`,
     '--namespace=default',
     `--health-probe-bind-address=127.0.0.1:${syncProbePort}`,
   ],
-  { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
+  { stdio: ['ignore', 'inherit', 'inherit'] },
 );
 
 // Apply the samples users already have, unchanged, with kubectl's server-side apply.

@@ -3,7 +3,6 @@
 // both Deployments applied, the operator's write requests (from the API server's audit log), and
 // the operator's RSS. Then an idle minute's writes (the floor: zero).
 //   npx tsx test/bench/topology.bench.ts [runs] [idleSeconds]
-import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RootShards, Shards } from '../../src/controllers/context.js';
@@ -12,6 +11,7 @@ import { Deployments, Namespaces, Secrets } from '../../src/kube/resources.js';
 import { rootShardCertificates, shardCertificates } from '../../src/pki/hierarchy.js';
 import { repoRoot } from '../env/binaries.js';
 import { startControlPlane } from '../env/control-plane.js';
+import { spawnEntry } from '../env/entry.js';
 import { freePort } from '../env/ports.js';
 import { machineFacts, stats } from './machine.js';
 
@@ -20,11 +20,9 @@ const idleSeconds = Number(process.argv[3] ?? 60);
 const cp = await startControlPlane({ name: 'bench-topology' });
 const client = await cp.client('bench-driver');
 const port = await freePort();
-const operator = spawn(
-  process.execPath,
-  ['--import', 'tsx', path.join(repoRoot, 'src/main.ts'), `--kubeconfig=${cp.kubeconfigPath}`, `--health-probe-bind-address=127.0.0.1:${port}`],
-  { cwd: repoRoot, stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } },
-);
+const operator = spawnEntry('src/main.ts', [`--kubeconfig=${cp.kubeconfigPath}`, `--health-probe-bind-address=127.0.0.1:${port}`], {
+  env: { LOG_LEVEL: 'error' },
+});
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${operator.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 for (;;) {
   const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok).catch(() => false);

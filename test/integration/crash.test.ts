@@ -1,15 +1,13 @@
 // The operator is killed (SIGKILL) mid-reconcile, again and again at different points (after its
 // 1st, 2nd, 3rd, 5th, 8th and 13th write), and restarted each time. It must converge to one CA
 // hierarchy: a CA Secret, once written, keeps its uid and fingerprint through every crash.
-import { spawn } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { RootShards, Shards } from '../../src/controllers/context.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import { isNotFound } from '../../src/kube/errors.js';
 import { Deployments, Secrets } from '../../src/kube/resources.js';
-import { repoRoot } from '../env/binaries.js';
+import { spawnEntry } from '../env/entry.js';
 import { fixture } from './fixtures.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
 import { startOperator } from './operator.js';
@@ -17,11 +15,9 @@ import { startOperator } from './operator.js';
 const CAS = ['root-ca', 'root-server-ca', 'root-client-ca', 'root-requestheader-client-ca', 'root-service-account-ca'];
 
 function runOperatorUntilCrash(ns: string, crashAfterWrites: number): Promise<number | null> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'src/main.ts'), `--kubeconfig=${inject('kubeconfigPath')}`, `--namespace=${ns}`, '--health-probe-bind-address=127.0.0.1:0'],
-    { cwd: repoRoot, stdio: 'ignore', env: { ...process.env, KCP_OPERATOR_FAULT_CRASH_AFTER_WRITES: String(crashAfterWrites), LOG_LEVEL: 'error' } },
-  );
+  const child = spawnEntry('src/main.ts', [`--kubeconfig=${inject('kubeconfigPath')}`, `--namespace=${ns}`, '--health-probe-bind-address=127.0.0.1:0'], {
+    env: { KCP_OPERATOR_FAULT_CRASH_AFTER_WRITES: String(crashAfterWrites), LOG_LEVEL: 'error' },
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   return new Promise((resolve) =>
     child.once('exit', (code, signal) => {

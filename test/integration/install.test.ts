@@ -1,7 +1,7 @@
 // deploy/ installs server-side (dry run and for real), and the operator runs under the
 // ServiceAccount with exactly deploy/'s RBAC: a topology converges, and taking away any one of a
 // sample of rules breaks something. Runs on its own control plane (it installs cluster-wide RBAC).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -12,6 +12,7 @@ import type { KubeObject } from '../../src/kube/object.js';
 import { Deployments, Namespaces, Secrets, type ResourceType } from '../../src/kube/resources.js';
 import { binaryPath, repoRoot } from '../env/binaries.js';
 import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
+import { spawnEntry, type Entry } from '../env/entry.js';
 import { freePort } from '../env/ports.js';
 import { eventually } from './helpers.js';
 
@@ -47,14 +48,13 @@ async function serviceAccountKubeconfig(cp: ControlPlane, admin: KubeClient, sa 
   return file;
 }
 
-function runOperator(kubeconfig: string, port: number, entry = 'src/main.ts', extra: string[] = []) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, entry), `--kubeconfig=${kubeconfig}`, '--leader-elect', `--health-probe-bind-address=127.0.0.1:${port}`, ...extra],
-    { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, POD_NAMESPACE: NS, LOG_LEVEL: 'warn' } },
-  );
+function runOperator(kubeconfig: string, port: number, entry: Entry = 'src/main.ts', extra: string[] = []) {
+  const child = spawnEntry(entry, [`--kubeconfig=${kubeconfig}`, '--leader-elect', `--health-probe-bind-address=127.0.0.1:${port}`, ...extra], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { POD_NAMESPACE: NS, LOG_LEVEL: 'warn' },
+  });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   return {
     child,
     stderr: () => stderr,

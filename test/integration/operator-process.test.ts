@@ -1,14 +1,12 @@
 // The operator as a process: probes and metrics served, leadership taken on a Lease, JSON logs,
 // and a SIGTERM that drains, releases the lease and exits 0.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Leases } from '../../src/kube/resources.js';
-import { repoRoot } from '../env/binaries.js';
 import { freePort } from '../env/ports.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
+import { spawnEntry } from '../env/entry.js';
 
 describe('operator process', () => {
   let client: KubeClient;
@@ -21,22 +19,14 @@ describe('operator process', () => {
 
   it('serves probes and metrics, leads, and shuts down cleanly on SIGTERM', async () => {
     const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(repoRoot, 'src/main.ts'),
-        `--kubeconfig=${inject('kubeconfigPath')}`,
-        '--leader-elect',
-        `--leader-election-namespace=${ns}`,
-        `--health-probe-bind-address=127.0.0.1:${port}`,
-      ],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    const child = spawnEntry(
+      'src/main.ts',
+      [`--kubeconfig=${inject('kubeconfigPath')}`, '--leader-elect', `--leader-election-namespace=${ns}`, `--health-probe-bind-address=127.0.0.1:${port}`],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const base = `http://127.0.0.1:${port}`;

@@ -2,18 +2,17 @@
 // from docs/sync.md: --help, probes and metrics, leader election with a standby that takes over,
 // a SIGKILL in the middle of a burst followed by changes while nothing runs (a new instance must
 // leave no orphan), and --dry-run printing a plan while writing nothing.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Leases, Namespaces, Secrets } from '../../src/kube/resources.js';
 import { ACCEPT_LABEL, ORIGIN_CLUSTER_LABEL, SOURCE_LABEL } from '../../sync/keys.js';
-import { repoRoot } from '../env/binaries.js';
 import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
 import { freePort } from '../env/ports.js';
 import { acceptingNamespace, b64, decoded, getOrUndefined, localIdentity, secretSource } from '../bench/sync-fixtures.js';
 import { eventually } from './helpers.js';
+import { spawnEntry } from '../env/entry.js';
 
 const SYNC_NS = 'kcp-sync';
 
@@ -28,19 +27,10 @@ const procs: ChildProcess[] = [];
 
 async function spawnSidecar(kubeconfig: string, extra: string[] = []): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(repoRoot, 'sync/main.ts'),
-      `--kubeconfig=${kubeconfig}`,
-      `--namespace=${SYNC_NS}`,
-      '--cluster-name=hub',
-      `--health-probe-bind-address=127.0.0.1:${port}`,
-      ...extra,
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  const child = spawnEntry(
+    'sync/main.ts',
+    [`--kubeconfig=${kubeconfig}`, `--namespace=${SYNC_NS}`, '--cluster-name=hub', `--health-probe-bind-address=127.0.0.1:${port}`, ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   procs.push(child);
   let out = '';

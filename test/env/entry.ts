@@ -1,0 +1,15 @@
+// The operator's and the sidecar's entry points, run as real processes from source (under tsx),
+// the way make dev, the process tests and the benchmarks start them.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import path from 'node:path';
+import { repoRoot } from './binaries.js';
+
+export type Entry = 'src/main.ts' | 'sync/main.ts';
+
+export function spawnEntry(entry: Entry, args: string[], opts: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions } = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, entry), ...args], {
+    cwd: repoRoot,
+    stdio: opts.stdio ?? 'ignore',
+    env: { ...process.env, ...opts.env },
+  });
+}
