@@ -26,6 +26,8 @@ import { unsupportedCondition } from './unsupported.js';
 import { configMapInformer, frontProxyInformer, specOrDeletionChanged, watchMappedWhen } from './watches.js';
 
 const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'FrontProxy' };
+/** How long a new shard's service-account key is waited for before the front-proxy goes on without it. */
+const NEW_SHARD_GRACE_MS = 60_000;
 
 type Missing = { reason: string; message: string };
 
@@ -63,17 +65,35 @@ export async function reconcileFrontProxy(ctx: ControllerContext, req: Reconcile
   for (const name of certs.renewed) void ctx.events.record(fp, 'Normal', 'CertificateRenewed', `renewed ${name}`);
   conditions.push(certificatesCondition(certs, plans.length, gen));
 
+  // kcp-front-proxy validates ServiceAccount tokens itself, so it needs every shard's key. A key
+  // that is about to be issued (its shard is new) is waited for, so the Deployment is written
+  // once; a shard whose key stays missing is left out rather than holding the front-proxy back.
+  const peers = spec.auth?.serviceAccount?.enabled ? [rootName, ...shardsOf(ctx, root)] : [];
+  const keyed = peers.filter((p) => ctx.secrets.getByName(ns, `${p}-service-account`));
+  const unkeyed = peers.filter((p) => !keyed.includes(p));
+  const age = (p: string) => {
+    const o = p === rootName ? root : ctx.shards.getByName(ns, p);
+    return Date.now() - (Date.parse(o?.metadata.creationTimestamp ?? '') || 0);
+  };
+  const waitMs = Math.max(0, ...unkeyed.map((p) => NEW_SHARD_GRACE_MS - age(p)));
+  const keysPending = unkeyed.length
+    ? { reason: 'ServiceAccountKeysPending', message: `not trusted yet, no service-account key issued: ${unkeyed.join(', ')}` }
+    : undefined;
+  if (keysPending) conditions.push({ type: 'ServiceAccountKeys', status: 'False', ...keysPending, observedGeneration: gen });
   const model: FrontProxyModel = {
     owner: { ...API_VERSION_KIND, ...fp },
     name: fp.metadata.name ?? '',
     namespace: ns,
     spec,
     root: { name: rootName, spec: rootSpec },
-    // kcp-front-proxy validates ServiceAccount tokens itself, so it needs every shard's key.
-    serviceAccountPeers: spec.auth?.serviceAccount?.enabled ? [rootName, ...shardsOf(ctx, root)] : [],
+    serviceAccountPeers: keyed,
   };
   let failure: Missing | undefined;
-  let missing: Missing | undefined = certs.ready ? undefined : { reason: 'CertificatesPending', message: 'certificates are being issued' };
+  let missing: Missing | undefined = !certs.ready
+    ? { reason: 'CertificatesPending', message: 'certificates are being issued' }
+    : waitMs > 0 && keysPending
+      ? keysPending
+      : undefined;
   let deployment: KubeObject | undefined;
   if (!missing) {
     const out = await applyFrontProxyWorkload(ctx, model, certs.data);
@@ -91,9 +111,10 @@ export async function reconcileFrontProxy(ctx: ControllerContext, req: Reconcile
   const unsupported = unsupportedTemplates(spec.certificateTemplates);
   if (spec.external?.privateHostname || spec.external?.privatePort) unsupported.push('spec.external.privateHostname/privatePort (only a RootShard\'s are used)');
   conditions.push(...unsupportedCondition(unsupported, gen));
-  await writeStatus(ctx, FrontProxies, fp, buildStatus({ obj: fp, conditions, failure }));
-  // Missing issuers and referenced Secrets arrive as watch events; the requeue is a backstop.
+  await writeStatus(ctx, FrontProxies, fp, buildStatus({ obj: fp, conditions, failure, inProgress: keysPending }));
+  // Missing issuers, keys and referenced Secrets arrive as watch events; the requeues are backstops.
   if (!certs.ready) return { requeueAfterMs: certs.requeueAfterMs ?? 30_000 };
+  if (waitMs > 0 && keysPending) return { requeueAfterMs: waitMs };
   return certs.requeueAfterMs !== undefined ? { requeueAfterMs: certs.requeueAfterMs } : undefined;
 }
 
@@ -126,10 +147,6 @@ async function applyFrontProxyWorkload(
   if (!Array.isArray(extraCABundles)) return { missing: extraCABundles };
   const extraClientCAs = read(refs.clientCA);
   if (!Array.isArray(extraClientCAs)) return { missing: extraClientCAs };
-  const peersMissing = m.serviceAccountPeers.filter((p) => !cached(`${p}-service-account`));
-  if (peersMissing.length) {
-    return { missing: { reason: 'ServiceAccountKeysPending', message: `waiting for the service-account keys of ${peersMissing.join(', ')}` } };
-  }
   const out = await applyComponent(ctx, {
     namespace: ns,
     secrets: frontProxySecrets(m, { rootCA, serverCA, clientCA, extraCABundles, extraClientCAs }),

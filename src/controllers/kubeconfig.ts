@@ -99,7 +99,15 @@ export async function reconcileKubeconfig(ctx: ControllerContext, req: Reconcile
     const cert = certs.data.get(plan.secretName);
     const serverCA = secretData(ctx.secrets.getByName(ns, rootShardCAName(target.rootShardName, 'server')));
     const bundle = resolved.caBundleRef ? secretData(ctx.secrets.getByName(ns, resolved.caBundleRef))?.['tls.crt'] : undefined;
-    if (!certs.ready || !cert) {
+    // Another owner's Secret is never taken over (deleting this Kubeconfig would delete it). One
+    // without owners is: that is how kcp-operator left the Secrets it wrote.
+    const foreign = ctx.secrets.getByName(ns, spec.secretRef.name)?.metadata.ownerReferences?.find((r) => r.controller && r.uid !== kc.metadata.uid);
+    if (foreign) {
+      failure = available = {
+        reason: 'SecretConflict',
+        message: `Secret ${ns}/${spec.secretRef.name} belongs to ${foreign.kind} ${foreign.name}; choose another spec.secretRef.name`,
+      };
+    } else if (!certs.ready || !cert) {
       available = { reason: 'ClientCertificateSecretNotReady', message: blockedSummary(certs.blocked) || 'the client certificate is being issued' };
     } else if (!serverCA?.['tls.crt']) {
       available = { reason: 'ServerCASecretNotReady', message: `waiting for Secret ${ns}/${rootShardCAName(target.rootShardName, 'server')}` };

@@ -116,6 +116,21 @@ describe('Kubeconfig', () => {
     expect(await gone(client, Secrets, ns, 'kubeconfig-cert-temp')).toBe(true);
   });
 
+  it('never takes over a Secret another object owns', async () => {
+    await client.create(Kubeconfigs, kubeconfig(ns, 'first', { secretRef: { name: 'shared-kubeconfig' } }));
+    await eventually('first Ready', async () => status(await client.get(Kubeconfigs, ns, 'first')).phase === 'Ready', 30_000);
+    const before = await client.get(Secrets, ns, 'shared-kubeconfig');
+    await client.create(Kubeconfigs, kubeconfig(ns, 'second', { secretRef: { name: 'shared-kubeconfig' } }));
+    const o = await eventually('SecretConflict', async () => {
+      const x = await client.get(Kubeconfigs, ns, 'second');
+      return condition(x, 'Stalled')?.reason === 'SecretConflict' ? x : undefined;
+    });
+    expect(condition(o, 'Available')?.message).toMatch(/belongs to Kubeconfig first; choose another spec\.secretRef\.name/);
+    expect((await client.get(Secrets, ns, 'shared-kubeconfig')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    await client.delete(Kubeconfigs, ns, 'second');
+    await client.delete(Kubeconfigs, ns, 'first');
+  });
+
   it('reports a target that does not exist, and recovers when the reference is fixed', async () => {
     await client.create(Kubeconfigs, kubeconfig(ns, 'orphan', { target: { shardRef: { name: 'no-such-shard' } } }));
     const o = await eventually('ReferenceNotFound', async () => {
