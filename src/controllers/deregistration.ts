@@ -2,15 +2,14 @@
 // from kcp, using the operator's own client certificate (<rs>-kcp-operator). kcp may be gone or
 // unreachable, so the finalizer waits a bounded time and then lets go with a Warning: a namespace
 // deletion must never wedge on it (kcp-operator's can).
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient } from '../kube/client.js';
 import { describeError, isNotFound } from '../kube/errors.js';
 import type { KubeObject } from '../kube/object.js';
 import type { ResourceType } from '../kube/resources.js';
-import { secretData, type ControllerContext } from './context.js';
+import type { ControllerContext } from './context.js';
+import { ensureFinalizer } from './finalizer.js';
+import { operatorKcpClient } from './kcp-client.js';
 
 export const SHARD_FINALIZER = 'operator.kcp.io/shard-deregistration';
-const FINALIZER_MANAGER = 'kcp-operator-ts-finalizer';
 
 export type DeregistrationResult = { done: true; how: 'deregistered' | 'not-registered' | 'gave-up'; detail?: string } | { done: false; detail: string };
 
@@ -24,18 +23,9 @@ export async function deregisterShard(
   const overdue = now - deletedAt >= ctx.settings.deregistrationTimeoutMs;
   if (!root) return { done: true, how: 'gave-up', detail: 'its RootShard is gone, so kcp cannot be reached' };
   const ns = shard.metadata.namespace ?? '';
-  const cred = secretData(ctx.secrets.getByName(ns, `${root.name}-kcp-operator`));
-  if (!cred?.['tls.crt'] || !cred['tls.key']) {
-    return overdue ? { done: true, how: 'gave-up', detail: `Secret ${root.name}-kcp-operator is missing` } : { done: false, detail: `Secret ${root.name}-kcp-operator is missing` };
-  }
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'root', server: root.baseURL, caData: Buffer.from(cred['ca.crt'] ?? '').toString('base64'), skipTLSVerify: false }],
-    users: [{ name: 'operator', certData: Buffer.from(cred['tls.crt']).toString('base64'), keyData: Buffer.from(cred['tls.key']).toString('base64') }],
-    contexts: [{ name: 'root', cluster: 'root', user: 'operator' }],
-    currentContext: 'root',
-  });
-  const client = await KubeClient.fromKubeConfig(kc, { userAgent: 'kcp-operator-ts/deregistration', qps: 0 });
+  const kcp = await operatorKcpClient(ctx, ns, root.name, root.baseURL, 'kcp-operator-ts/deregistration');
+  if ('missing' in kcp) return overdue ? { done: true, how: 'gave-up', detail: kcp.missing } : { done: false, detail: kcp.missing };
+  const client = kcp.client;
   try {
     await client.request({
       method: 'DELETE',
@@ -53,17 +43,7 @@ export async function deregisterShard(
   }
 }
 
-/** Adds or removes our finalizer with its own field manager (SSA on a set-typed list). */
+/** Adds or removes the Shard's deregistration finalizer. */
 export async function setFinalizer(ctx: ControllerContext, r: ResourceType, obj: KubeObject, present: boolean): Promise<void> {
-  const has = obj.metadata.finalizers?.includes(SHARD_FINALIZER) ?? false;
-  if (has === present) return;
-  await ctx.manager.client.apply(
-    r,
-    {
-      apiVersion: obj.apiVersion,
-      kind: obj.kind,
-      metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, finalizers: present ? [SHARD_FINALIZER] : [] },
-    },
-    FINALIZER_MANAGER,
-  );
+  await ensureFinalizer(ctx, r, obj, SHARD_FINALIZER, present);
 }

@@ -7,7 +7,7 @@ import type { ConditionInput } from '../kube/conditions.js';
 import type { Manager } from '../kube/manager.js';
 import { objectKey, type KubeObject } from '../kube/object.js';
 import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
-import { LABEL_ROOTSHARD, rootShardCertificates } from '../pki/hierarchy.js';
+import { LABEL_CACHE_SERVER, LABEL_ROOTSHARD, rootShardCertificates } from '../pki/hierarchy.js';
 import { reconcileCertificates } from './certificates.js';
 import { certificatesCondition } from './component-status.js';
 import { ensureCertManagerCertificate } from './cert-manager.js';
@@ -111,12 +111,12 @@ export function setupRootShardController(manager: Manager, settings: OperatorSet
     const ref = (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
     return ref ? [`${s.metadata.namespace}/${ref}`] : [];
   });
-  c.watchMapped(ctx.cacheServers, (cs) =>
-    ctx.rootShards
-      .list(cs.metadata.namespace)
-      .filter((rs) => (rs.spec as RootShardSpec).cache?.ref?.name === cs.metadata.name)
-      .map(objectKey),
-  );
+  const usingCache = (ns: string | undefined, cs: string | undefined) =>
+    cs ? ctx.rootShards.list(ns).filter((rs) => (rs.spec as RootShardSpec).cache?.ref?.name === cs).map(objectKey) : [];
+  c.watchMapped(ctx.cacheServers, (cs) => usingCache(cs.metadata.namespace, cs.metadata.name));
+  // The CacheServer's Secrets (kubeconfig, CA, client certificate) are mounted by the root shard:
+  // a renewal must re-render it so its Pods roll.
+  c.watchMapped(ctx.secrets, (s) => usingCache(s.metadata.namespace, s.metadata.labels?.[LABEL_CACHE_SERVER]));
   manager.add(c);
   return c;
 }

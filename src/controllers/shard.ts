@@ -8,7 +8,7 @@ import type { ConditionInput } from '../kube/conditions.js';
 import type { Manager } from '../kube/manager.js';
 import { objectKey, type KubeObject } from '../kube/object.js';
 import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
-import { LABEL_ROOTSHARD, LABEL_SHARD, shardCertificates } from '../pki/hierarchy.js';
+import { LABEL_CACHE_SERVER, LABEL_ROOTSHARD, LABEL_SHARD, shardCertificates } from '../pki/hierarchy.js';
 import { baseURL } from '../resources/shard/model.js';
 import { reconcileCertificates } from './certificates.js';
 import { certificatesCondition, rootShardRefConditions } from './component-status.js';
@@ -118,7 +118,21 @@ export function setupShardController(manager: Manager, settings: OperatorSetting
   });
   // Peers joining or leaving change the service-account keys every shard trusts.
   c.watchMapped(ctx.shards, (s) => (rootOf(s) ? shardsOfRoot(s.metadata.namespace, rootOf(s) ?? '').filter((k) => k !== objectKey(s)) : []));
-  c.watchMapped(ctx.cacheServers, (cs) => ctx.shards.list(cs.metadata.namespace).map(objectKey));
+  // Shards whose effective cache (their own reference, else their RootShard's) is `cs`.
+  const usingCache = (ns: string | undefined, cs: string | undefined) =>
+    cs
+      ? ctx.shards
+          .list(ns)
+          .filter((s) => {
+            const own = (s.spec as ShardSpec | undefined)?.cache?.ref?.name;
+            const root = rootOf(s) ? ctx.rootShards.getByName(ns, rootOf(s) ?? '') : undefined;
+            return (own ?? (root?.spec as RootShardSpec | undefined)?.cache?.ref?.name) === cs;
+          })
+          .map(objectKey)
+      : [];
+  c.watchMapped(ctx.cacheServers, (cs) => usingCache(cs.metadata.namespace, cs.metadata.name));
+  // The CacheServer's mounted Secrets: a renewal re-renders the shard so its Pods roll.
+  c.watchMapped(ctx.secrets, (s) => usingCache(s.metadata.namespace, s.metadata.labels?.[LABEL_CACHE_SERVER]));
   manager.add(c);
   return c;
 }

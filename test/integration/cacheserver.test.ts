@@ -90,6 +90,22 @@ describe('CacheServer', () => {
       expect(server.subjectAltName).toContain(`DNS:cache-cache-server.${ns}.svc.cluster.local`);
     });
 
+    it('rolls the shards when the cache client certificate they mount is reissued', async () => {
+      const before = {
+        root: hash(await client.get(Deployments, ns, 'shard-sample-kcp')),
+        shard: hash(await client.get(Deployments, ns, 'secondary-shard-shard-kcp')),
+      };
+      const old = await client.get(Secrets, ns, 'cache-client-certificate');
+      // The CacheServer controller reissues the leaf; nothing about the CacheServer object changes.
+      await client.delete(Secrets, ns, 'cache-client-certificate');
+      await eventually('reissued', async () => (await client.get(Secrets, ns, 'cache-client-certificate')).metadata.uid !== old.metadata.uid, 30_000);
+      await eventually('both roll', async () => {
+        const r = hash(await client.get(Deployments, ns, 'shard-sample-kcp'));
+        const s = hash(await client.get(Deployments, ns, 'secondary-shard-shard-kcp'));
+        return r !== before.root && s !== before.shard;
+      }, 30_000);
+    });
+
     it('reports Available from its Deployment, with a status kcp-operator does not have', async () => {
       const dep = await client.get(Deployments, ns, 'cache-cache-server');
       // Stand-in for kube-controller-manager: the single replica is up.
