@@ -77,16 +77,20 @@ export interface EtcdTLSConfig {
   secretRef: LocalObjectReference;
 }
 
+/** The `name` of a same-namespace reference to an object of kind `what`. */
+const refName = (what: string): JSONSchemaProps =>
+  string(`Name of the ${what}, in the same namespace as this object.`, {
+    pattern: DNS1123_SUBDOMAIN,
+    minLength: 1,
+    maxLength: 253,
+  });
+
 /** A reference by name to an object of kind `what` in the same namespace. */
 export function localRef(description: string, what: string): JSONSchemaProps {
   return object(
     description,
     {
-      name: string(`Name of the ${what}, in the same namespace as this object.`, {
-        pattern: DNS1123_SUBDOMAIN,
-        minLength: 1,
-        maxLength: 253,
-      }),
+      name: refName(what),
     },
     { required: ['name'], mapType: 'atomic' },
   );
@@ -97,11 +101,7 @@ export function localDataKeyRef(description: string, what: string): JSONSchemaPr
   return object(
     description,
     {
-      name: string(`Name of the ${what}, in the same namespace as this object.`, {
-        pattern: DNS1123_SUBDOMAIN,
-        minLength: 1,
-        maxLength: 253,
-      }),
+      name: refName(what),
       key: string(`Key within the ${what}'s data that holds the content.`, {
         minLength: 1,
         maxLength: 253,
