@@ -105,6 +105,11 @@ describe('RootShard and Shard', () => {
       const caVol = c.volumes.find((v) => v.name === 'ca-root');
       expect(caVol?.secret).toMatchObject({ secretName: 'shard-sample-ca', items: [{ key: 'tls.crt', path: 'tls.crt' }] });
 
+      // auth.serviceAccount.enabled: the root shard trusts the joined shard's service-account key.
+      const rootArgs = async () =>
+        ((await client.get(Deployments, ns, 'shard-sample-kcp')).spec as { template: { spec: { containers: Array<{ args: string[] }> } } }).template.spec.containers[0]!.args;
+      await eventually('root trusts the shard key', async () => (await rootArgs()).includes('--service-account-key-file=/etc/kcp/tls/secondary-shard/service-account/tls.crt'));
+
       const svc = await client.get(Services, ns, 'shard-sample-kcp');
       expect((svc.spec as { type: string }).type).toBe('LoadBalancer');
 
@@ -217,6 +222,12 @@ describe('RootShard and Shard', () => {
       }, 20_000);
       const events = (await client.list(Events, { namespace: ns })).items;
       expect(events.some((e) => (e as { reason?: string }).reason === 'DeregistrationSkipped')).toBe(true);
+      // The shard left: the root shard no longer trusts its service-account key.
+      await eventually('root drops the shard key', async () => {
+        const d = await client.get(Deployments, ns, 'shard-sample-kcp');
+        const args = (d.spec as { template: { spec: { containers: Array<{ args: string[] }> } } }).template.spec.containers[0]!.args;
+        return !args.some((a) => a.includes('/secondary-shard/service-account/'));
+      }, 20_000);
     });
   });
 });
