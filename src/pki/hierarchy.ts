@@ -199,6 +199,37 @@ function build(d: Draft, templates: CertificateTemplates | undefined, defaultKey
   };
 }
 
+/** The leaf certificate defaults (1 year, renewed 7 days ahead) with the given Secret labels. */
+function leafBase(labels: Record<string, string>): Pick<Draft, 'isCA' | 'durationMs' | 'renewBeforeMs' | 'labels'> {
+  return { isCA: false, durationMs: DEFAULT_LEAF_DURATION_MS, renewBeforeMs: DEFAULT_LEAF_RENEW_BEFORE_MS, labels };
+}
+
+type IntermediateIssuer = (ca: Exclude<CAName, 'root'>) => PlannedIssuer;
+
+/** Serving, service-account and virtual-workspaces certificates of a shard `owner` (root or not). */
+function shardServingDrafts(owner: string, labels: Record<string, string>, ca: IntermediateIssuer, serverDNS: string[], vwDNS: string[]): Draft[] {
+  const leaf = leafBase(labels);
+  return [
+    { ...leaf, templateKey: 'server', secretName: `${owner}-server`, issuer: ca('server'), usages: ['server auth', 'key encipherment', 'digital signature'], dnsNames: serverDNS },
+    { ...leaf, templateKey: 'service-account', secretName: `${owner}-service-account`, commonName: `${owner}-service-account`, issuer: ca('service-account'), usages: ['digital signature', 'key encipherment'] },
+    { ...leaf, templateKey: 'virtual-workspaces', secretName: `${owner}-virtual-workspaces`, issuer: ca('server'), usages: ['server auth'], dnsNames: vwDNS },
+  ];
+}
+
+/** The logical-cluster-admin pair of a shard; `cnSuffix` tells shards' identities apart (kcp-operator's names). */
+function logicalClusterAdminDrafts(owner: string, labels: Record<string, string>, ca: IntermediateIssuer, cnSuffix: string): Draft[] {
+  const leaf = leafBase(labels);
+  return (['logical-cluster-admin', 'external-logical-cluster-admin'] as const).map((kind) => ({
+    ...leaf,
+    templateKey: kind,
+    secretName: `${owner}-${kind}`,
+    commonName: `${kind}${cnSuffix}`,
+    organizations: [`system:kcp:${kind}`],
+    issuer: ca('client'),
+    usages: ['client auth'],
+  }));
+}
+
 // ---------------------------------------------------------------------------------------------
 // RootShard
 
@@ -261,52 +292,18 @@ export function rootShardCertificates(input: RootShardPkiInput): PlannedCertific
       commonName: rootShardCAName(rs, c),
       issuer: ca('root'),
     })),
-    {
-      ...leaf,
-      templateKey: 'server',
-      secretName: `${rs}-server`,
-      issuer: ca('server'),
-      usages: ['server auth', 'key encipherment', 'digital signature'],
-      dnsNames: sortedSet(
+    ...shardServingDrafts(
+      rs,
+      labels,
+      ca,
+      sortedSet(
         [rootShardServiceHost(rs, input.namespace, input.clusterDomain), input.externalHostname, hostFromURL(input.shardBaseURL)].filter(
           (h): h is string => h !== undefined && h !== '',
         ),
       ),
-    },
-    {
-      ...leaf,
-      templateKey: 'service-account',
-      secretName: `${rs}-service-account`,
-      commonName: `${rs}-service-account`,
-      issuer: ca('service-account'),
-      usages: ['digital signature', 'key encipherment'],
-    },
-    {
-      ...leaf,
-      templateKey: 'virtual-workspaces',
-      secretName: `${rs}-virtual-workspaces`,
-      issuer: ca('server'),
-      usages: ['server auth'],
-      dnsNames: [input.externalHostname],
-    },
-    {
-      ...leaf,
-      templateKey: 'logical-cluster-admin',
-      secretName: `${rs}-logical-cluster-admin`,
-      commonName: 'logical-cluster-admin',
-      organizations: ['system:kcp:logical-cluster-admin'],
-      issuer: ca('client'),
-      usages: ['client auth'],
-    },
-    {
-      ...leaf,
-      templateKey: 'external-logical-cluster-admin',
-      secretName: `${rs}-external-logical-cluster-admin`,
-      commonName: 'external-logical-cluster-admin',
-      organizations: ['system:kcp:external-logical-cluster-admin'],
-      issuer: ca('client'),
-      usages: ['client auth'],
-    },
+      [input.externalHostname],
+    ),
+    ...logicalClusterAdminDrafts(rs, labels, ca, ''),
     {
       ...leaf,
       templateKey: 'client',
@@ -355,30 +352,7 @@ export function shardCertificates(input: ShardPkiInput): PlannedCertificate[] {
   const leaf = { isCA: false, durationMs: DEFAULT_LEAF_DURATION_MS, renewBeforeMs: DEFAULT_LEAF_RENEW_BEFORE_MS, labels };
   const host = shardServiceHost(s, input.namespace, input.clusterDomain);
   const drafts: Draft[] = [
-    {
-      ...leaf,
-      templateKey: 'server',
-      secretName: `${s}-server`,
-      issuer: ca('server'),
-      usages: ['server auth', 'key encipherment', 'digital signature'],
-      dnsNames: sortedSet(['localhost', host, hostFromURL(input.shardBaseURL)].filter((h): h is string => h !== undefined)),
-    },
-    {
-      ...leaf,
-      templateKey: 'service-account',
-      secretName: `${s}-service-account`,
-      commonName: `${s}-service-account`,
-      issuer: ca('service-account'),
-      usages: ['digital signature', 'key encipherment'],
-    },
-    {
-      ...leaf,
-      templateKey: 'virtual-workspaces',
-      secretName: `${s}-virtual-workspaces`,
-      issuer: ca('server'),
-      usages: ['server auth'],
-      dnsNames: [host],
-    },
+    ...shardServingDrafts(s, labels, ca, sortedSet(['localhost', host, hostFromURL(input.shardBaseURL)].filter((h): h is string => h !== undefined)), [host]),
     {
       ...leaf,
       templateKey: 'client',
@@ -396,24 +370,7 @@ export function shardCertificates(input: ShardPkiInput): PlannedCertificate[] {
       issuer: ca('requestheader-client'),
       usages: ['client auth'],
     },
-    {
-      ...leaf,
-      templateKey: 'logical-cluster-admin',
-      secretName: `${s}-logical-cluster-admin`,
-      commonName: `logical-cluster-admin-shard-${s}`,
-      organizations: ['system:kcp:logical-cluster-admin'],
-      issuer: ca('client'),
-      usages: ['client auth'],
-    },
-    {
-      ...leaf,
-      templateKey: 'external-logical-cluster-admin',
-      secretName: `${s}-external-logical-cluster-admin`,
-      commonName: `external-logical-cluster-admin-shard-${s}`,
-      organizations: ['system:kcp:external-logical-cluster-admin'],
-      issuer: ca('client'),
-      usages: ['client auth'],
-    },
+    ...logicalClusterAdminDrafts(s, labels, ca, `-shard-${s}`),
   ];
   return drafts.map((d) => build(d, input.templates, input.key));
 }
