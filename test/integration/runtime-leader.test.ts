@@ -41,7 +41,9 @@ describe('leader election', () => {
       const takeover = Date.now() - stoppedAt;
       console.log(`takeover after ${takeover} ms (lease ${timings.leaseDurationMs} ms)`);
       expect(bLeads).toBe(true);
-      expect(takeover).toBeLessThanOrEqual(timings.leaseDurationMs + 2 * timings.retryPeriodMs + 500);
+      // Within the lease duration (measured from the last renewal, which precedes the stop) plus
+      // retry periods and slack for a loaded machine.
+      expect(takeover).toBeLessThanOrEqual(timings.leaseDurationMs + 2 * timings.retryPeriodMs + 1500);
       const lease = await client.get<KubeObject & { spec: { holderIdentity: string; leaseTransitions: number; renewTime: string } }>(Leases, ns, 'op');
       expect(lease.spec.holderIdentity).toBe('b');
       expect(lease.spec.leaseTransitions).toBe(1);
