@@ -57,3 +57,14 @@ export function usage(program: string, summary: string, specs: Record<string, Fl
   lines.push('  --help', '      Print this help and exit', '');
   return lines.join('\n');
 }
+
+/**
+ * Runs a process's main: a failure to start (a bad flag, an unreadable kubeconfig) is one clear
+ * line on stderr and exit code 2, never a stack trace.
+ */
+export function runMain(program: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${program}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  });
+}

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The operator: reconciles RootShard, Shard, FrontProxy, CacheServer and Kubeconfig objects.
-import { parseFlags } from './cli.js';
+import { parseFlags, runMain } from './cli.js';
 import { registerControllers } from './controllers/index.js';
 import { bootstrap } from './kube/bootstrap.js';
 import { stopOnSignals } from './kube/manager.js';
+import { parseGoDuration } from './resources/common/duration.js';
 
 const flags = parseFlags('kcp-operator', 'Deploys and runs kcp topologies declared as operator.kcp.io/v1alpha1 resources.', {
   kubeconfig: { type: 'string', env: 'KUBECONFIG', description: 'Path to a kubeconfig; in-cluster config when unset' },
@@ -21,20 +22,39 @@ const flags = parseFlags('kcp-operator', 'Deploys and runs kcp topologies declar
     description: 'Namespace of the leader-election Lease (the Pod namespace when unset)',
   },
   'leader-election-id': { type: 'string', default: 'kcp-operator-ts', description: 'Name of the leader-election Lease' },
+  'max-concurrent-reconciles': { type: 'string', default: '4', description: 'Reconciles in flight per controller (each on a different object)' },
+  'shard-deregistration-timeout': {
+    type: 'string',
+    default: '2m',
+    description: 'How long a deleted Shard waits for kcp to confirm its deregistration before the finalizer lets go',
+  },
   'log-level': { type: 'string', default: 'info', env: 'LOG_LEVEL', description: 'trace, debug, info, warn or error' },
 });
 
 if (flags) {
-  const { manager, log } = await bootstrap({
-    component: 'kcp-operator',
-    kubeconfig: flags.kubeconfig,
-    logLevel: flags['log-level'],
-    probeAddress: flags['health-probe-bind-address'],
-    leaderElect: flags['leader-elect'],
-    leaderElectionNamespace: flags['leader-election-namespace'],
-    leaderElectionId: flags['leader-election-id'] ?? 'kcp-operator-ts',
+  runMain('kcp-operator', async () => {
+    // Flags first: a bad value is a clear message and exit code 2, before anything connects.
+    const concurrency = Number(flags['max-concurrent-reconciles']);
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new Error(`--max-concurrent-reconciles must be a positive integer, got ${flags['max-concurrent-reconciles']}`);
+    }
+    let deregistrationTimeoutMs: number;
+    try {
+      deregistrationTimeoutMs = parseGoDuration(flags['shard-deregistration-timeout'] ?? '2m');
+    } catch (err) {
+      throw new Error(`--shard-deregistration-timeout: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const { manager, log } = await bootstrap({
+      component: 'kcp-operator',
+      kubeconfig: flags.kubeconfig,
+      logLevel: flags['log-level'],
+      probeAddress: flags['health-probe-bind-address'],
+      leaderElect: flags['leader-elect'],
+      leaderElectionNamespace: flags['leader-election-namespace'],
+      leaderElectionId: flags['leader-election-id'] ?? 'kcp-operator-ts',
+    });
+    stopOnSignals(() => manager.stop(), log);
+    registerControllers(manager, { namespace: flags.namespace || undefined, concurrency, deregistrationTimeoutMs });
+    await manager.start();
   });
-  stopOnSignals(() => manager.stop(), log);
-  registerControllers(manager, { namespace: flags.namespace || undefined });
-  await manager.start();
 }

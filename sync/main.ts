@@ -2,7 +2,7 @@
 // The sync sidecar: replicates opted-in ConfigMaps and Secrets into namespaces (here and on
 // registered clusters) that accept them. See docs/sync.md.
 import { pino } from 'pino';
-import { parseFlags } from '../src/cli.js';
+import { parseFlags, runMain } from '../src/cli.js';
 import { bootstrap, loadKubeConfig, podNamespace } from '../src/kube/bootstrap.js';
 import { KubeClient } from '../src/kube/client.js';
 import { createLogger } from '../src/kube/log.js';
@@ -45,60 +45,62 @@ const flags = parseFlags('kcp-sync', 'Replicates ConfigMaps and Secrets across n
 });
 
 if (flags) {
-  const namespace = flags.namespace || podNamespace();
-  const dryRun = flags['dry-run'];
-  const num = (name: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number`);
-    return n;
-  };
-  const settings: Omit<SidecarOptions, 'manager' | 'kubeConfig'> = {
-    namespace,
-    clusterName: flags['cluster-name'] ?? 'local',
-    clusterLabels: parseLabels(flags['cluster-labels']),
-    dryRun,
-    clusterQps: num('cluster-qps', flags['cluster-qps']),
-    clusterBurst: num('cluster-burst', flags['cluster-burst']),
-    workers: Math.max(1, num('workers', flags.workers)),
-    resyncMs: parseDuration(flags['resync-period'] ?? '10m'),
-    conflictRecheckMs: parseDuration(flags['conflict-recheck'] ?? '1m'),
-    deregisterTimeoutMs: parseDuration(flags['deregister-timeout'] ?? '5m'),
-  };
+  runMain('kcp-sync', async () => {
+    const namespace = flags.namespace || podNamespace();
+    const dryRun = flags['dry-run'];
+    const num = (name: string, v: string | undefined): number => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number`);
+      return n;
+    };
+    const settings: Omit<SidecarOptions, 'manager' | 'kubeConfig'> = {
+      namespace,
+      clusterName: flags['cluster-name'] ?? 'local',
+      clusterLabels: parseLabels(flags['cluster-labels']),
+      dryRun,
+      clusterQps: num('cluster-qps', flags['cluster-qps']),
+      clusterBurst: num('cluster-burst', flags['cluster-burst']),
+      workers: Math.max(1, num('workers', flags.workers)),
+      resyncMs: parseDuration(flags['resync-period'] ?? '10m'),
+      conflictRecheckMs: parseDuration(flags['conflict-recheck'] ?? '1m'),
+      deregisterTimeoutMs: parseDuration(flags['deregister-timeout'] ?? '5m'),
+    };
 
-  if (dryRun) {
-    // The plan goes to stdout; logs go to stderr so the plan stays readable and parseable.
-    const log = createLogger({ name: 'kcp-sync', level: flags['log-level'], destination: pino.destination(2) });
-    const kubeConfig = loadKubeConfig(flags.kubeconfig);
-    const client = await KubeClient.fromKubeConfig(kubeConfig, { userAgent: `${FIELD_MANAGER}/dry-run` });
-    const manager = new Manager({ client, logger: log });
-    const sidecar = new SyncSidecar({ ...settings, manager, kubeConfig });
-    await manager.start();
-    const plan = await sidecar.plan(parseDuration(flags['dry-run-timeout'] ?? '30s'));
-    process.stdout.write(formatPlan(plan.operations, plan.invalidClusters));
-    await sidecar.stop();
-    await manager.stop();
-    process.exit(0);
-  } else {
-    const { manager, log } = await bootstrap({
-      component: 'kcp-sync',
-      kubeconfig: flags.kubeconfig,
-      logLevel: flags['log-level'],
-      probeAddress: flags['health-probe-bind-address'],
-      leaderElect: flags['leader-elect'],
-      leaderElectionNamespace: namespace,
-      leaderElectionId: flags['leader-election-id'] ?? 'kcp-sync',
-    });
-    const sidecar = new SyncSidecar({ ...settings, manager, kubeConfig: loadKubeConfig(flags.kubeconfig) });
-    let stopping = false;
-    stopOnSignals(async () => {
-      stopping = true;
+    if (dryRun) {
+      // The plan goes to stdout; logs go to stderr so the plan stays readable and parseable.
+      const log = createLogger({ name: 'kcp-sync', level: flags['log-level'], destination: pino.destination(2) });
+      const kubeConfig = loadKubeConfig(flags.kubeconfig);
+      const client = await KubeClient.fromKubeConfig(kubeConfig, { userAgent: `${FIELD_MANAGER}/dry-run` });
+      const manager = new Manager({ client, logger: log });
+      const sidecar = new SyncSidecar({ ...settings, manager, kubeConfig });
+      await manager.start();
+      const plan = await sidecar.plan(parseDuration(flags['dry-run-timeout'] ?? '30s'));
+      process.stdout.write(formatPlan(plan.operations, plan.invalidClusters));
       await sidecar.stop();
       await manager.stop();
-    }, log);
-    await manager.start();
-    if (!stopping) {
-      await sidecar.start();
-      log.info({ cluster: settings.clusterName, namespace }, 'sync sidecar started');
+      process.exit(0);
+    } else {
+      const { manager, log } = await bootstrap({
+        component: 'kcp-sync',
+        kubeconfig: flags.kubeconfig,
+        logLevel: flags['log-level'],
+        probeAddress: flags['health-probe-bind-address'],
+        leaderElect: flags['leader-elect'],
+        leaderElectionNamespace: namespace,
+        leaderElectionId: flags['leader-election-id'] ?? 'kcp-sync',
+      });
+      const sidecar = new SyncSidecar({ ...settings, manager, kubeConfig: loadKubeConfig(flags.kubeconfig) });
+      let stopping = false;
+      stopOnSignals(async () => {
+        stopping = true;
+        await sidecar.stop();
+        await manager.stop();
+      }, log);
+      await manager.start();
+      if (!stopping) {
+        await sidecar.start();
+        log.info({ cluster: settings.clusterName, namespace }, 'sync sidecar started');
+      }
     }
-  }
+  });
 }

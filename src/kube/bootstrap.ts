@@ -1,4 +1,5 @@
 // Process start-up shared by the operator and the sidecar: kubeconfig, client, logger, Manager.
+import { statSync } from 'node:fs';
 import os from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './client.js';
@@ -19,8 +20,16 @@ export interface BootstrapOptions {
 
 export function loadKubeConfig(file?: string): KubeConfig {
   const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
+  const which = file ? `kubeconfig ${file}` : 'the default kubeconfig ($KUBECONFIG, ~/.kube/config or in-cluster)';
+  try {
+    // client-node reports an empty file as a TypeError from deep inside; say what it is.
+    if (file && statSync(file).size === 0) throw new Error('the file is empty');
+    if (file) kc.loadFromFile(file);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new Error(`cannot load ${which}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!kc.getCurrentCluster()) throw new Error(`${which} names no current cluster`);
   return kc;
 }
 

@@ -55,4 +55,19 @@ describe('operator process', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
+
+  it.each([
+    ['src/main.ts', ['--kubeconfig=/dev/null'], /^kcp-operator: cannot load kubeconfig \/dev\/null: the file is empty$/m],
+    ['src/main.ts', ['--shard-deregistration-timeout=soon'], /^kcp-operator: --shard-deregistration-timeout: invalid duration "soon"$/m],
+    ['src/main.ts', ['--max-concurrent-reconciles=0'], /^kcp-operator: --max-concurrent-reconciles must be a positive integer, got 0$/m],
+    ['sync/main.ts', ['--kubeconfig=/nonexistent'], /^kcp-sync: cannot load kubeconfig \/nonexistent: ENOENT/m],
+  ] as const)('%s %s: one clear line and exit code 2, no stack trace', async (entry, args, message) => {
+    const child = spawnEntry(entry, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(err).toMatch(message);
+    expect(err).not.toMatch(/\n\s+at /);
+  });
 });
