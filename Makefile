@@ -24,6 +24,10 @@ node_modules/.installed: package.json package-lock.json
 .PHONY: deps
 deps: node_modules/.installed ## install npm dependencies from the lockfile
 
+.PHONY: tools
+tools: ## system tools the tests use (openssl, ip, unshare, mount), installed if missing
+	hack/ensure-tools.sh
+
 .PHONY: binaries
 binaries: ## build etcd, kube-apiserver, kubectl and kcp from the Go module proxy (cached)
 	hack/build-binaries.sh etcd kubernetes
@@ -45,11 +49,11 @@ crds: deps ## regenerate crds/ from src/api
 	npx tsx hack/gen-crds.ts
 
 .PHONY: test-unit
-test-unit: deps ## unit tests (pure code)
+test-unit: deps tools ## unit tests (pure code)
 	npx vitest run --project unit $(call report,unit)
 
 .PHONY: test-integration
-test-integration: deps binaries ## integration tests against a real etcd + kube-apiserver
+test-integration: deps tools binaries ## integration tests against a real etcd + kube-apiserver
 	npx vitest run --project integration $(call report,integration)
 
 .PHONY: test-e2e
