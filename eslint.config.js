@@ -19,7 +19,7 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
   },
   {
-    files: ['hack/**', 'test/**'],
+    files: ['hack/**', 'test/**', 'local/**'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Three tiers (DESIGN.md §8). Integration and e2e share one control plane per run, started by the
-// globalSetup; tests that need more clusters start their own through test/env.
+// globalSetup; tests that need more clusters start their own through local/.
 export default defineConfig({
   test: {
     projects: [

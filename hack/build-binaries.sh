@@ -16,7 +16,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/versions.env"
 BIN_CACHE=${BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kcp-operator-ts/bin}
 
-die() { echo "build-binaries: $*" >&2; exit 1; }
+on_die=
+die() { echo "build-binaries: $*" >&2; if [[ -n "$on_die" ]]; then "$on_die"; fi; exit 1; }
 log() { echo "build-binaries: $*" >&2; }
 
 if [[ "${1:-}" == "--print-dir" ]]; then echo "$BIN_CACHE"; exit 0; fi
@@ -110,22 +111,106 @@ build_kubernetes() {
     "k8s.io/kubernetes/cmd/kube-apiserver:kube-apiserver" "k8s.io/kubernetes/cmd/kubectl:kubectl"
 }
 
+# Where kcp comes from, first match wins:
+#   KCP_BIN_DIR=<dir>     already-built kcp, kcp-front-proxy and cache-server: linked, not built
+#   KCP_SOURCE_DIR=<dir>  a kcp checkout (at $KCP_VERSION): built with its own go.mod
+#   the Go module proxy   through a wrapper module; a kcp-dev staging module the proxy refuses
+#                         is taken from $KCP_THIRD_PARTY_DIR/kcp-dev/<module>-$KCP_VERSION
+#                         (default: ../shared/third_party beside this checkout, when it exists)
+KCP_BINS=(kcp kcp-front-proxy cache-server)
+
+kcp_options_hint() {
+  cat >&2 <<EOF
+build-binaries: kcp $KCP_VERSION can be supplied in any of these ways:
+  KCP_BIN_DIR=/path/to/bin        a directory holding kcp, kcp-front-proxy and cache-server $KCP_VERSION
+  KCP_SOURCE_DIR=/path/to/kcp     a kcp checkout at tag $KCP_VERSION (built with its own go.mod)
+  KCP_THIRD_PARTY_DIR=/path       a folder holding kcp-dev/<module>-$KCP_VERSION/ for each kcp-dev
+                                  module the Go module proxy refuses (virtual-workspace-framework)
+  GOPROXY=...                     a module proxy that serves every module kcp $KCP_VERSION needs
+EOF
+}
+
+link_kcp_bins() {
+  local src=$1 dest="$BIN_CACHE/kcp-$KCP_VERSION" b
+  for b in "${KCP_BINS[@]}"; do
+    [[ -x "$src/$b" ]] || die "KCP_BIN_DIR=$src has no executable $b"
+  done
+  mkdir -p "$dest"
+  for b in "${KCP_BINS[@]}"; do ln -sfn "$(cd "$src" && pwd)/$b" "$dest/$b"; done
+  log "kcp $KCP_VERSION: using the binaries in $src"
+}
+
+build_kcp_from_source() {
+  local src=$1 ldflags=$2 dest="$BIN_CACHE/kcp-$KCP_VERSION" b missing=0
+  grep -qs '^module github.com/kcp-dev/kcp$' "$src/go.mod" \
+    || die "KCP_SOURCE_DIR=$src is not a kcp checkout (no go.mod for github.com/kcp-dev/kcp)"
+  for b in "${KCP_BINS[@]}"; do [[ -x "$dest/$b" ]] || missing=1; done
+  if (( !missing )); then log "kcp $KCP_VERSION: cached in $dest"; return 0; fi
+  local work="$BIN_CACHE/.work/kcp-$KCP_VERSION"
+  rm -rf "$work" && mkdir -p "$work"
+  for b in "${KCP_BINS[@]}"; do
+    local t0=$SECONDS
+    log "kcp $KCP_VERSION: building $b from $src"
+    (cd "$src" && GOFLAGS= go build -trimpath -ldflags "$ldflags" -o "$work/$b" "./cmd/$b") \
+      || die "kcp $KCP_VERSION: go build ./cmd/$b in $src failed"
+    log "kcp $KCP_VERSION: built $b in $((SECONDS - t0))s"
+  done
+  mkdir -p "$dest"
+  for b in "${KCP_BINS[@]}"; do mv -f "$work/$b" "$dest/$b"; done
+  rm -rf "$work"
+}
+
+# Reads replace lines on stdin; each kcp-dev staging module the proxy refuses is pointed at its
+# copy under KCP_THIRD_PARTY_DIR when there is one. Other lines pass unchanged.
+kcp_local_staging() {
+  local line from to ver dir tp=${KCP_THIRD_PARTY_DIR:-$here/../../shared/third_party}
+  while IFS= read -r line; do
+    [[ -z "$line" ]] && continue
+    read -r from _ to ver <<<"$line"
+    if [[ "$from" == github.com/kcp-dev/* && "$to" == "$from" ]] \
+      && ! (cd "$scratch" && go mod download "$from@$ver" >/dev/null 2>&1); then
+      dir="$tp/kcp-dev/${from##*/}-$KCP_VERSION"
+      if [[ -f "$dir/go.mod" ]]; then
+        dir=$(cd "$dir" && pwd)
+        log "kcp $KCP_VERSION: the module proxy refuses $from@$ver; using $dir"
+        echo "$from => $dir"
+        continue
+      fi
+      log "kcp $KCP_VERSION: the module proxy refuses $from@$ver and there is no copy at $dir"
+    fi
+    echo "$line"
+  done
+}
+
 build_kcp() {
-  local json kube ldflags="-s -w" p
-  json=$(upstream_gomod_json github.com/kcp-dev/kcp "$KCP_VERSION")
-  echo "$json" >"$scratch/kcp.json"
-  kube=$(sed -n 's/^[[:space:]]*k8s.io\/component-base v\(0\.[0-9]*\.[0-9]*\).*/\1/p' "$scratch/upstream.mod" | head -n1)
+  local json kube ldflags="-s -w" p src=${KCP_SOURCE_DIR:-}
+  on_die=kcp_options_hint
+  if [[ -n "${KCP_BIN_DIR:-}" ]]; then link_kcp_bins "$KCP_BIN_DIR"; on_die=; return 0; fi
+  # Links left by an earlier KCP_BIN_DIR are not a build: without that variable, build for real.
+  for p in "${KCP_BINS[@]}"; do
+    if [[ -L "$BIN_CACHE/kcp-$KCP_VERSION/$p" ]]; then rm -f "$BIN_CACHE/kcp-$KCP_VERSION/$p"; fi
+  done
+  if [[ -n "$src" ]]; then
+    kube=$(sed -n 's/^[[:space:]]*k8s.io\/component-base v\(0\.[0-9]*\.[0-9]*\).*/\1/p' "$src/go.mod" | head -n1)
+  else
+    json=$(upstream_gomod_json github.com/kcp-dev/kcp "$KCP_VERSION")
+    echo "$json" >"$scratch/kcp.json"
+    kube=$(sed -n 's/^[[:space:]]*k8s.io\/component-base v\(0\.[0-9]*\.[0-9]*\).*/\1/p' "$scratch/upstream.mod" | head -n1)
+  fi
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $p.gitVersion=v1.${kube#0.}+kcp-$KCP_VERSION -X $p.gitTreeState=clean"
   done
   # kcp-dev pseudo-versions (the k8s fork, embeddedetcd) are not in the checksum database
   # (sumdb answers 404), so their hashes come from the proxy download alone.
-  GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}github.com/kcp-dev \
+  export GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}github.com/kcp-dev
+  if [[ -n "$src" ]]; then build_kcp_from_source "$src" "$ldflags"; on_die=; return 0; fi
+  local replaces
+  replaces=$(node "$here/lib/replaces.mjs" kcp "$scratch/kcp.json" "$KCP_VERSION" | kcp_local_staging)
   GODEBUG_LINE=$(grep -m1 '^godebug' "$scratch/upstream.mod" || true) \
-  build kcp "$KCP_VERSION" github.com/kcp-dev/kcp "$GO_MIN_VERSION" \
-    "$(node "$here/lib/replaces.mjs" kcp "$scratch/kcp.json" "$KCP_VERSION")" "$ldflags" \
+  build kcp "$KCP_VERSION" github.com/kcp-dev/kcp "$GO_MIN_VERSION" "$replaces" "$ldflags" \
     "github.com/kcp-dev/kcp/cmd/kcp:kcp" "github.com/kcp-dev/kcp/cmd/kcp-front-proxy:kcp-front-proxy" \
     "github.com/kcp-dev/kcp/cmd/cache-server:cache-server"
+  on_die=
 }
 
 scratch=$(mktemp -d)

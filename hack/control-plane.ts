@@ -1,6 +1,6 @@
 // `make control-plane`: a local etcd + kube-apiserver with the CRDs installed, until Ctrl-C.
 // Prints the admin kubeconfig path (also for benchmarks: `--print-env` prints KUBECONFIG=...).
-import { startControlPlane } from '../test/env/control-plane.js';
+import { startControlPlane } from '../local/control-plane.js';
 
 const t0 = Date.now();
 const cp = await startControlPlane({ name: 'dev', keepDir: process.argv.includes('--keep') });

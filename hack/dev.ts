@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { binaryPath, repoRoot } from '../test/env/binaries.js';
-import { startControlPlane } from '../test/env/control-plane.js';
-import { spawnEntry } from '../test/env/entry.js';
-import { freePort } from '../test/env/ports.js';
+import { binaryPath, repoRoot } from '../local/binaries.js';
+import { startControlPlane } from '../local/control-plane.js';
+import { spawnEntry } from '../local/entry.js';
+import { freePort } from '../local/ports.js';
 
 const t0 = Date.now();
 const cp = await startControlPlane({ name: 'dev' });

@@ -3,8 +3,8 @@
 // Appends a section to test/bench/results/control-plane.md.
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../env/binaries.js';
-import { startControlPlane } from '../env/control-plane.js';
+import { repoRoot } from '../../local/binaries.js';
+import { startControlPlane } from '../../local/control-plane.js';
 import { machineFacts, stats } from './machine.js';
 
 const runs = Number(process.argv[2] ?? 5);

@@ -14,8 +14,8 @@ import { createLogger } from '../../src/kube/log.js';
 import { Manager } from '../../src/kube/manager.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Namespaces } from '../../src/kube/resources.js';
-import { repoRoot } from '../env/binaries.js';
-import { startControlPlane } from '../env/control-plane.js';
+import { repoRoot } from '../../local/binaries.js';
+import { startControlPlane } from '../../local/control-plane.js';
 import { machineFacts, stats } from './machine.js';
 
 const count = Number(process.argv[2] ?? 200);

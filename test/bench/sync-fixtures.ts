@@ -15,7 +15,7 @@ import { CLUSTER_LABEL, KUBECONFIG_KEY } from '../../sync/keys.js';
 import { acceptMarks, sourceMarks, type SyncTargets } from '../../sync/marks.js';
 import { localRbac, remoteRbac } from '../../sync/rbac.js';
 import { SyncSidecar, type SidecarOptions } from '../../sync/sidecar.js';
-import type { ControlPlane } from '../env/control-plane.js';
+import type { ControlPlane } from '../../local/control-plane.js';
 
 const rbac = (kind: string, plural: string, namespaced: boolean): ResourceType => ({
   group: 'rbac.authorization.k8s.io',

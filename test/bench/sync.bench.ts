@@ -17,9 +17,9 @@ import { Informer } from '../../src/kube/informer.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Secrets } from '../../src/kube/resources.js';
 import { ORIGIN_CLUSTER_LABEL } from '../../sync/keys.js';
-import { repoRoot } from '../env/binaries.js';
-import { startControlPlane } from '../env/control-plane.js';
-import { freePort } from '../env/ports.js';
+import { repoRoot } from '../../local/binaries.js';
+import { startControlPlane } from '../../local/control-plane.js';
+import { freePort } from '../../local/ports.js';
 import { machineFacts, stats } from './machine.js';
 import { acceptingNamespace, b64, localIdentity, registration, remoteIdentity, secretSource } from './sync-fixtures.js';
 

@@ -9,10 +9,10 @@ import { RootShards, Shards } from '../../src/controllers/context.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Deployments, Namespaces, Secrets } from '../../src/kube/resources.js';
 import { rootShardCertificates, shardCertificates } from '../../src/pki/hierarchy.js';
-import { repoRoot } from '../env/binaries.js';
-import { startControlPlane } from '../env/control-plane.js';
-import { spawnEntry } from '../env/entry.js';
-import { freePort } from '../env/ports.js';
+import { repoRoot } from '../../local/binaries.js';
+import { startControlPlane } from '../../local/control-plane.js';
+import { spawnEntry } from '../../local/entry.js';
+import { freePort } from '../../local/ports.js';
 import { machineFacts, stats } from './machine.js';
 
 const runs = Number(process.argv[2] ?? 5);

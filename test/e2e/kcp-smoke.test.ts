@@ -7,9 +7,9 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { binaryPath, unavailableReason, versions } from '../env/binaries.js';
-import { freePort } from '../env/ports.js';
-import { ManagedProcess } from '../env/process.js';
+import { binaryPath, unavailableReason, versions } from '../../local/binaries.js';
+import { freePort } from '../../local/ports.js';
+import { ManagedProcess } from '../../local/process.js';
 
 const reason = unavailableReason('kcp');
 if (reason) console.warn(`SKIP kcp smoke tests: ${reason}`);

@@ -1,8 +1,8 @@
 // vitest globalSetup for the integration and e2e tiers: one control plane per run, shared by every
 // test file (tests isolate themselves by namespace); multi-cluster tests start more themselves.
 import type { TestProject } from 'vitest/node';
-import { binDir } from './binaries.js';
-import { startControlPlane } from './control-plane.js';
+import { binDir } from '../../local/binaries.js';
+import { startControlPlane } from '../../local/control-plane.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

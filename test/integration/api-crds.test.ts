@@ -7,8 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { KINDS, crdName } from '../../src/api/names.js';
-import { repoRoot } from '../env/binaries.js';
-import { startControlPlane } from '../env/control-plane.js';
+import { repoRoot } from '../../local/binaries.js';
+import { startControlPlane } from '../../local/control-plane.js';
 import { runKubectl } from './kubectl.js';
 
 const kubectlWith = runKubectl;

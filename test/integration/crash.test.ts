@@ -7,7 +7,7 @@ import { RootShards, Shards } from '../../src/controllers/context.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import { isNotFound } from '../../src/kube/errors.js';
 import { Deployments, Secrets } from '../../src/kube/resources.js';
-import { spawnEntry } from '../env/entry.js';
+import { spawnEntry } from '../../local/entry.js';
 import { fixture } from './fixtures.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
 import { startOperator } from './operator.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../src/kube/object.js';
-import { repoRoot } from '../env/binaries.js';
+import { repoRoot } from '../../local/binaries.js';
 
 export const FIXTURES_DIR = path.join(repoRoot, '..', 'shared', 'fixtures', 'kcp-operator-samples');
 

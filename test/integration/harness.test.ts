@@ -4,9 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Namespaces } from '../../src/kube/resources.js';
 import { isNotFound } from '../../src/kube/errors.js';
-import { binaryPath, versions } from '../env/binaries.js';
-import { startControlPlane } from '../env/control-plane.js';
-import { isPortFree } from '../env/ports.js';
+import { binaryPath, versions } from '../../local/binaries.js';
+import { startControlPlane } from '../../local/control-plane.js';
+import { isPortFree } from '../../local/ports.js';
 
 const alive = (pid: number | undefined) => {
   if (pid === undefined) return false;

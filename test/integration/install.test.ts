@@ -10,10 +10,10 @@ import { RootShards, Shards } from '../../src/controllers/context.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Deployments, Namespaces, Secrets, type ResourceType } from '../../src/kube/resources.js';
-import { binaryPath, repoRoot } from '../env/binaries.js';
-import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
-import { spawnEntry, type Entry } from '../env/entry.js';
-import { freePort } from '../env/ports.js';
+import { binaryPath, repoRoot } from '../../local/binaries.js';
+import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
+import { spawnEntry, type Entry } from '../../local/entry.js';
+import { freePort } from '../../local/ports.js';
 import { eventually } from './helpers.js';
 
 const NS = 'kcp-operator-system';

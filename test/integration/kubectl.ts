@@ -1,6 +1,6 @@
 // The real kubectl (built by hack/), run with a kubeconfig; resolves with its exit code and output.
 import { spawn } from 'node:child_process';
-import { binaryPath } from '../env/binaries.js';
+import { binaryPath } from '../../local/binaries.js';
 
 export interface KubectlResult {
   code: number;

@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Leases } from '../../src/kube/resources.js';
-import { freePort } from '../env/ports.js';
+import { freePort } from '../../local/ports.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { spawnEntry } from '../env/entry.js';
+import { spawnEntry } from '../../local/entry.js';
 
 describe('operator process', () => {
   let client: KubeClient;

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../env/binaries.js';
+import { repoRoot } from '../../local/binaries.js';
 
 describe('production install', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kcp-operator-prod-'));

@@ -7,7 +7,7 @@ import type { KubeObject } from '../../src/kube/object.js';
 import { CustomResourceDefinitions, Namespaces, Secrets, type ResourceType } from '../../src/kube/resources.js';
 import { generateKeyPair } from '../../src/pki/keys.js';
 import { selfSigned, signCertificate } from '../../src/pki/x509.js';
-import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
 import { startOperator } from './operator.js';
 

@@ -12,10 +12,10 @@ import type { KubeObject } from '../../src/kube/object.js';
 import { Deployments, Namespaces, Secrets, Services } from '../../src/kube/resources.js';
 import { generateKeyPair } from '../../src/pki/keys.js';
 import { selfSigned, signCertificate } from '../../src/pki/x509.js';
-import { versions } from '../env/binaries.js';
-import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
-import { listNetns } from '../env/pods/network.js';
-import { PodRunner } from '../env/pods/runner.js';
+import { versions } from '../../local/binaries.js';
+import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
+import { listNetns } from '../../local/pods/network.js';
+import { PodRunner } from '../../local/pods/runner.js';
 import { eventually } from './helpers.js';
 
 const NS = 'apps';

@@ -6,7 +6,7 @@ import { Informer } from '../../src/kube/informer.js';
 import { informerRelists } from '../../src/kube/metrics.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Namespaces } from '../../src/kube/resources.js';
-import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { eventually } from './helpers.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

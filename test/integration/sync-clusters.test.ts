@@ -9,7 +9,7 @@ import type { KubeObject } from '../../src/kube/object.js';
 import { Events, Secrets } from '../../src/kube/resources.js';
 import { CLUSTER_FINALIZER, CLUSTER_STATUS_ANNOTATION, STATUS_ANNOTATION, TO_CLUSTERS } from '../../sync/keys.js';
 import type { SourceStatus } from '../../sync/status.js';
-import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import {
   acceptingNamespace,
   b64,

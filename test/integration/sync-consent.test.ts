@@ -9,7 +9,7 @@ import { registry } from '../../src/kube/metrics.js';
 import { ConfigMaps, Events, Namespaces, Secrets } from '../../src/kube/resources.js';
 import { ACCEPT_FROM, ACCEPT_LABEL, CONTENT_HASH, ORIGIN, ORIGIN_CLUSTER_LABEL, ORIGIN_UID, SOURCE_LABEL, STATUS_ANNOTATION, TO_NAMESPACES } from '../../sync/keys.js';
 import type { SourceStatus } from '../../sync/status.js';
-import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import {
   acceptingNamespace,
   b64,

@@ -8,11 +8,11 @@ import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Leases, Namespaces, Secrets } from '../../src/kube/resources.js';
 import { ACCEPT_LABEL, ORIGIN_CLUSTER_LABEL, SOURCE_LABEL } from '../../sync/keys.js';
-import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
-import { freePort } from '../env/ports.js';
+import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
+import { freePort } from '../../local/ports.js';
 import { acceptingNamespace, b64, decoded, getOrUndefined, localIdentity, secretSource } from '../bench/sync-fixtures.js';
 import { eventually } from './helpers.js';
-import { spawnEntry } from '../env/entry.js';
+import { spawnEntry } from '../../local/entry.js';
 
 const SYNC_NS = 'kcp-sync';
 

@@ -21,7 +21,7 @@ import {
   TO_NAMESPACES,
 } from '../../sync/keys.js';
 import type { SourceStatus } from '../../sync/status.js';
-import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { acceptingNamespace, applyAll, b64, decoded, getOrUndefined, localIdentity, secretSource, startSidecar, type RunningSidecar } from '../bench/sync-fixtures.js';
 import { eventually } from './helpers.js';
 

@@ -18,7 +18,7 @@ import type { TlsSecretData } from '../../pki/bundle.js';
 import { mergeCABundles } from '../../pki/bundle.js';
 import { kubeconfigCertificate, rootShardCertificates } from '../../pki/hierarchy.js';
 import { issueAll } from '../../pki/issue.js';
-import { binaryPath, unavailableReason } from '../../../test/env/binaries.js';
+import { binaryPath, unavailableReason } from '../../../local/binaries.js';
 import { parseGoDuration } from '../common/duration.js';
 import { desiredBindings } from './rbac.js';
 import { authorizationWorkspace, kubeconfigSecret, type KubeconfigModel, type KubeconfigTarget } from './render.js';

@@ -2,8 +2,8 @@
 // client CA with an admin in system:masters, and the service-account key pair.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generateKeyPair } from '../../src/pki/keys.js';
-import { selfSigned, signCertificate } from '../../src/pki/x509.js';
+import { generateKeyPair } from '../src/pki/keys.js';
+import { selfSigned, signCertificate } from '../src/pki/x509.js';
 
 export interface ClientCert {
   certPem: string;
