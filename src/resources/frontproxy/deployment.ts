@@ -61,7 +61,10 @@ export function frontProxyArgs(m: FrontProxyModel): string[] {
   // literal quotes and the first and last group never match.
   if (spec.auth?.dropGroups?.length) args.push(`--authentication-drop-groups=${spec.auth.dropGroups.join(',')}`);
   if (spec.auth?.passOnGroups?.length) args.push(`--authentication-pass-on-groups=${spec.auth.passOnGroups.join(',')}`);
-  args.push(...authenticationArgs(spec.auth, P), ...serviceAccountKeyArgs(m.serviceAccountPeers, P), ...verbosity(spec.logging, undefined));
+  // The front-proxy has no etcd to look service-account tokens up in: it verifies them by the
+  // shards' public keys alone (without this, a token from a workspace on another shard gets 401).
+  const saLookup = m.serviceAccountPeers.length > 0 ? ['--service-account-lookup=false'] : [];
+  args.push(...authenticationArgs(spec.auth, P), ...saLookup, ...serviceAccountKeyArgs(m.serviceAccountPeers, P), ...verbosity(spec.logging, undefined));
   return [...args, ...(spec.extraArgs ?? [])];
 }
 

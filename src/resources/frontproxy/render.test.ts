@@ -62,6 +62,13 @@ describe('front-proxy rendering (fixture)', () => {
       '--service-account-key-file=/etc/kcp/tls/shard-sample/service-account/tls.crt',
       '--service-account-key-file=/etc/kcp/tls/secondary-shard/service-account/tls.crt',
     ]);
+    // Tokens are verified by key alone: the front-proxy has no etcd to look them up in.
+    expect(args.filter((a) => a.startsWith('--service-account-lookup'))).toEqual(['--service-account-lookup=false']);
+  });
+
+  it('leaves service-account lookup alone when service accounts are off', () => {
+    const args = frontProxyArgs({ ...model(), serviceAccountPeers: [] });
+    expect(args.some((a) => a.startsWith('--service-account'))).toBe(false);
   });
 
   it('leaves out the requestheader flags for a kcp without mounts proxies', () => {
