@@ -2,9 +2,7 @@
 // ServiceAccount with exactly deploy/'s RBAC: a topology converges, and taking away any one of a
 // sample of rules breaks something. Runs on its own control plane (it installs cluster-wide RBAC).
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RootShards, Shards } from '../../src/controllers/context.js';
 import type { KubeClient } from '../../src/kube/client.js';
@@ -13,6 +11,7 @@ import { Deployments, Namespaces, Secrets, type ResourceType } from '../../src/k
 import { binaryPath, repoRoot } from '../../local/binaries.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { spawnEntry, type Entry } from '../../local/entry.js';
+import { serviceAccountKubeconfig } from '../../local/install.js';
 import { freePort } from '../../local/ports.js';
 import { eventually } from './helpers.js';
 
@@ -23,29 +22,6 @@ type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
 
 function kubectl(cp: ControlPlane, ...args: string[]): string {
   return execFileSync(binaryPath('kubectl'), ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** A kubeconfig with a bound token for one of deploy/'s ServiceAccounts (TokenRequest API). */
-async function serviceAccountKubeconfig(cp: ControlPlane, admin: KubeClient, sa = 'kcp-operator'): Promise<string> {
-  const tr = await admin.request<{ status: { token: string } }>({
-    method: 'POST',
-    path: `/api/v1/namespaces/${NS}/serviceaccounts/${sa}/token`,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
-  });
-  const file = path.join(cp.dir, `${sa}.kubeconfig`);
-  await writeFile(
-    file,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'c', cluster: { server: cp.server, 'certificate-authority-data': Buffer.from(cp.pki.caPem).toString('base64') } }],
-      users: [{ name: 'sa', user: { token: tr.status.token } }],
-      contexts: [{ name: 'c', context: { cluster: 'c', user: 'sa' } }],
-      'current-context': 'c',
-    }),
-    { mode: 0o600 },
-  );
-  return file;
 }
 
 function runOperator(kubeconfig: string, port: number, entry: Entry = 'src/main.ts', extra: string[] = []) {
@@ -123,7 +99,7 @@ describe('install (deploy/)', () => {
   it('runs the operator under its ServiceAccount with exactly deploy/\'s RBAC, and a topology converges', async () => {
     clusterRole = (await admin.get(ClusterRoles, undefined, 'kcp-operator-ts')) as typeof clusterRole;
     leaseRole = (await admin.get(Roles, NS, 'kcp-operator-leader-election')) as typeof leaseRole;
-    const kubeconfig = await serviceAccountKubeconfig(cp, admin);
+    const kubeconfig = await serviceAccountKubeconfig(cp, admin, 'kcp-operator');
     const whoami = JSON.parse(execFileSync(binaryPath('kubectl'), ['--kubeconfig', kubeconfig, 'auth', 'whoami', '-o', 'json'], { encoding: 'utf8' })) as { status: { userInfo: { username: string } } };
     expect(whoami.status.userInfo.username).toBe(`system:serviceaccount:${NS}:kcp-operator`);
     await admin.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'topo' } });
@@ -183,7 +159,7 @@ describe('install (deploy/)', () => {
     // The lease from the previous run is released on SIGTERM, so leadership is free to take.
     const ns = `without-${c.resource.replace(/\W/g, '-')}-${c.verb}`;
     await admin.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    const op = runOperator(await serviceAccountKubeconfig(cp, admin), await freePort());
+    const op = runOperator(await serviceAccountKubeconfig(cp, admin, 'kcp-operator'), await freePort());
     try {
       for (const o of topology(ns)) await admin.create(o.kind === 'RootShard' ? RootShards : Shards, o);
       await new Promise((res) => setTimeout(res, 6000));
