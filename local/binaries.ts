@@ -39,31 +39,19 @@ export function binDir(): string {
   return binCache;
 }
 
-function componentDir(name: BinaryName): { dir: string; marker: string } {
+function componentDir(name: BinaryName): string {
   const { component, versionKey } = COMPONENT[name];
   const version = versions()[versionKey];
   if (!version) throw new Error(`hack/versions.env has no ${versionKey}`);
-  return {
-    dir: path.join(binDir(), `${component}-${version}`),
-    marker: path.join(binDir(), `${component}-${version}.unavailable`),
-  };
+  return path.join(binDir(), `${component}-${version}`);
 }
 
 export function binaryPath(name: BinaryName): string {
-  const p = path.join(componentDir(name).dir, name);
+  const p = path.join(componentDir(name), name);
   if (!existsSync(p)) {
-    throw new Error(`${name} is not built (${p}); run \`make binaries\` (hack/build-binaries.sh)`);
+    const marker = `${componentDir(name)}.unavailable`;
+    const why = existsSync(marker) ? ` (the last build failed: ${readFileSync(marker, 'utf8').trim().split('\n')[0]})` : '';
+    throw new Error(`${name} is not built (${p})${why}; run \`make binaries\` (hack/build-binaries.sh; the README's "Test binaries" lists the ways to supply kcp)`);
   }
   return p;
-}
-
-/** Undefined when the binary exists; otherwise why it does not (for test skip messages). */
-export function unavailableReason(name: BinaryName): string | undefined {
-  const { dir, marker } = componentDir(name);
-  if (existsSync(path.join(dir, name))) return undefined;
-  if (existsSync(marker)) {
-    const why = readFileSync(marker, 'utf8').trim().split('\n')[0] ?? 'unknown';
-    return `${name} could not be built from the Go module proxy: ${why}`;
-  }
-  return `${name} is not built; run \`make binaries\``;
 }

@@ -18,7 +18,7 @@ import type { TlsSecretData } from '../../pki/bundle.js';
 import { mergeCABundles } from '../../pki/bundle.js';
 import { kubeconfigCertificate, rootShardCertificates } from '../../pki/hierarchy.js';
 import { issueAll } from '../../pki/issue.js';
-import { binaryPath, unavailableReason } from '../../../local/binaries.js';
+import { binaryPath } from '../../../local/binaries.js';
 import { parseGoDuration } from '../common/duration.js';
 import { desiredBindings } from './rbac.js';
 import { authorizationWorkspace, kubeconfigSecret, type KubeconfigModel, type KubeconfigTarget } from './render.js';
@@ -90,7 +90,7 @@ describe('Kubeconfig Secret (samples)', () => {
     }
   });
 
-  it.skipIf(unavailableReason('kubectl') !== undefined)('parses with the real kubectl (config view --raw)', () => {
+  it('parses with the real kubectl (config view --raw)', () => {
     for (const r of rendered) {
       const file = path.join(dir, `${r.model.name}.kubeconfig`);
       writeFileSync(file, r.text, { mode: 0o600 });
