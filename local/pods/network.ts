@@ -1,6 +1,7 @@
 // Pod networking for the pod runner: one Linux bridge, and per Pod a network namespace joined to it
-// with a veth pair and an address from a private /24. Names carry the runner's id so a later run
-// can find and remove what a crashed one left behind.
+// with a veth pair and an address from a private /24. Names carry the runner's id, the owning
+// process's pid plus a letter for each further runner in that process, so a later run can find and
+// remove what a crashed one left behind, and two runners in one process (two clusters) do not meet.
 import { execFileSync } from 'node:child_process';
 
 const run = (args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
@@ -70,6 +71,57 @@ export class Network {
   }
 }
 
+const ID = /^(\d+)[a-z]?$/;
+const taken = new Set<string>();
+
+/** An id for a new runner of this process: the pid, then pid + a, pid + b, ... */
+export function allocateId(): string {
+  for (const suffix of ['', ...'abcdefghijklmnopqrstuvwxyz']) {
+    const id = `${process.pid}${suffix}`;
+    if (!taken.has(id)) return claimId(id);
+  }
+  throw new Error('pod runner: too many runners in one process');
+}
+
+/**
+ * Claims `id` for a runner of this process. Its digits must be this process's pid (that is how a
+ * later run tells what a dead one left); at most 8 characters, the room network device names have.
+ */
+export function claimId(id: string): string {
+  const m = ID.exec(id);
+  if (!m || Number(m[1]) !== process.pid || id.length > 8) throw new Error(`pod runner: network id ${id} must be this process's pid (${process.pid}), optionally followed by one letter`);
+  if (taken.has(id)) throw new Error(`pod runner: network id ${id} is in use by another runner of this process`);
+  taken.add(id);
+  return id;
+}
+
+export function releaseId(id: string): void {
+  taken.delete(id);
+}
+
+const claimedSubnets = new Set<string>();
+
+/** A 10.213.x /24 that no interface on this machine uses yet, starting from the pid's. */
+export function allocateSubnet(): string {
+  const used = new Set(claimedSubnets);
+  for (const m of tryRun(['-o', '-4', 'addr', 'show']).matchAll(/inet (\d+\.\d+\.\d+)\.\d+\//g)) if (m[1]) used.add(m[1]);
+  for (let i = 0; i < 250; i++) {
+    const subnet = `10.213.${(process.pid + i) % 250}`;
+    if (!used.has(subnet)) return claimSubnet(subnet);
+  }
+  throw new Error('pod runner: no free subnet in 10.213.0.0/16');
+}
+
+export function claimSubnet(subnet: string): string {
+  if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(subnet)) throw new Error(`pod runner: subnet ${subnet} must be the first three octets of a /24, e.g. 10.213.7`);
+  claimedSubnets.add(subnet);
+  return subnet;
+}
+
+export function releaseSubnet(subnet: string): void {
+  claimedSubnets.delete(subnet);
+}
+
 export function listNetns(): string[] {
   return tryRun(['netns', 'list'])
     .split('\n')
@@ -77,7 +129,7 @@ export function listNetns(): string[] {
     .filter(Boolean);
 }
 
-/** Removes namespaces and bridges of pod runners whose process is gone (ids are pids). */
+/** Removes namespaces and bridges of pod runners whose process is gone (ids start with the pid). */
 export function reapStale(): void {
   const alive = (pid: number) => {
     try {
@@ -88,11 +140,11 @@ export function reapStale(): void {
     }
   };
   for (const ns of listNetns()) {
-    const m = /^kpr(\d+)-\d+$/.exec(ns);
+    const m = /^kpr(\d+)[a-z]?-\d+$/.exec(ns);
     if (m && !alive(Number(m[1]))) tryRun(['netns', 'del', ns]);
   }
   for (const line of tryRun(['-o', 'link', 'show', 'type', 'bridge']).split('\n')) {
-    const m = /^\d+: kpr(\d+)[:@]/.exec(line);
-    if (m && !alive(Number(m[1]))) tryRun(['link', 'del', `kpr${m[1]}`]);
+    const m = /^\d+: kpr((\d+)[a-z]?)[:@]/.exec(line);
+    if (m && !alive(Number(m[2]))) tryRun(['link', 'del', `kpr${m[1]}`]);
   }
 }

@@ -1,7 +1,19 @@
 // The pod runner: runs the Deployments in a namespace as real processes on this machine, each Pod
-// in its own network and mount namespace, Services resolvable by name through /etc/hosts, readiness
-// probes reported back as the Deployment's status, and a restart whenever the pod template or the
+// in its own network and mount namespace, Services resolvable by name (to ready Pods only) through
+// /etc/hosts, readiness probes reported back as the Deployment's status, a container that exits
+// restarted with the kubelet's CrashLoopBackOff, and a new Pod whenever the pod template or the
 // content of a mounted Secret or ConfigMap changes. Shared by the e2e tests and `make dev`.
+//
+// Deployment status, as a kube-controller-manager would write it from real readiness, plus what
+// only Pod objects would show (there are none):
+// - Available: True once every replica is ready; its message is `<ready>/<want> ready (pod runner)`
+//   followed, for each Pod whose container has restarted or exited, by
+//   `; <pod>: <n> restarts, last exited with code <c> at <time>` (`was killed by <signal>`).
+// - Progressing: False with reason CrashLoopBackOff while a container waits out its back-off
+//   (message `<pod>: back-off <d> restarting failed container (restart <n>); last exited with code
+//   <c> at <time>`), which the operator carries into its own Available message; else True.
+// Each exit is also a line in the Pod's log (podsOf().logPath):
+//   `--- container exited with code 1; restart 3 in 40s (<time>)`.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -12,14 +24,50 @@ import { Informer } from '../../src/kube/informer.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Deployments, Secrets, Services } from '../../src/kube/resources.js';
 import { binaryPath, type BinaryName } from '../binaries.js';
-import { Network, reapStale } from './network.js';
-import { Pod, removeCreatedMountPoints, type ContainerSpec, type PodSpec } from './pod.js';
+import { describeExit, formatDuration, type Termination } from './backoff.js';
+import { allocateId, allocateSubnet, claimId, claimSubnet, Network, reapStale, releaseId, releaseSubnet } from './network.js';
+import { Pod, type ContainerSpec, type PodSpec } from './pod.js';
+import { Routing, type PortForward } from './routing.js';
+
+export type { PortForward } from './routing.js';
+export type { RestartBackoff, Termination } from './backoff.js';
 
 export interface PodRunnerOptions {
   namespace: string;
   clusterDomain?: string;
   /** Which cached binary runs a container; default: the command's basename, else the image's name. */
   binaryFor?: (c: ContainerSpec) => BinaryName;
+  /**
+   * The first restart back-off of a container that exited; default the kubelet's 10 s. It doubles
+   * with each restart up to 5 min and starts over once the container has run 10 min.
+   */
+  crashLoopBackOffMs?: number;
+  /**
+   * The Pod network, for several runners in one process (one per cluster). `id` names the bridge
+   * (`kpr<id>`) and namespaces: this process's pid, optionally followed by one letter; `subnet` the
+   * first three octets of its /24, e.g. "10.213.7". Default: the pid (then pid + a, b, ...) and a
+   * 10.213.x/24 no interface on this machine uses.
+   */
+  network?: { id?: string; subnet?: string };
+}
+
+/** A Pod as podsOf() reports it. */
+export interface PodInfo {
+  name: string;
+  ip: string | undefined;
+  /** The Pod's process group (the reaper that runs its container); signals to -pid reach the container. */
+  pid: number | undefined;
+  ready: boolean;
+  /** The container's output, and a line for each exit. */
+  logPath: string;
+  /** `running`, or `waiting` out its restart back-off (CrashLoopBackOff). */
+  state: 'running' | 'waiting';
+  restartCount: number;
+  /** When the current run started (ISO 8601). */
+  startedAt: string | undefined;
+  lastTermination: Termination | undefined;
+  /** While waiting: when the container starts again (ISO 8601). */
+  nextRestartAt: string | undefined;
 }
 
 type DeploymentObj = KubeObject & {
@@ -48,20 +96,27 @@ export class PodRunner {
   private readonly controller: Controller;
   private probeTimer: NodeJS.Timeout | undefined;
   private readonly lastStatus = new Map<string, string>();
+  private readonly statusWrites = new Map<string, Promise<void>>();
+  private readonly routing: Routing;
+  private readonly id: string;
+  private readonly subnet: string;
+  private stopped = false;
 
   constructor(
     private readonly client: KubeClient,
     private readonly opts: PodRunnerOptions,
   ) {
     reapStale();
-    const id = String(process.pid);
-    this.network = new Network(id, `10.213.${process.pid % 250}`);
+    this.id = opts.network?.id ? claimId(opts.network.id) : allocateId();
+    this.subnet = opts.network?.subnet ? claimSubnet(opts.network.subnet) : allocateSubnet();
+    this.network = new Network(this.id, this.subnet);
     this.workDir = mkdtempSync(path.join(os.tmpdir(), 'kcp-op-pods-'));
     const scope = { namespace: opts.namespace };
     this.deployments = new Informer<DeploymentObj>(client, Deployments, scope);
     this.services = new Informer(client, Services, scope);
     this.secrets = new Informer(client, Secrets, scope);
     this.configMaps = new Informer(client, ConfigMaps, scope);
+    this.routing = new Routing(opts.namespace, opts.clusterDomain ?? 'cluster.local', this.workDir, () => this.services.list(), () => [...this.pods.values()].flat());
     this.controller = new Controller('pod-runner', (req) => this.reconcile(req.key), { concurrency: 2 });
     this.controller.watchFor(this.deployments);
     // A mounted Secret or ConfigMap changing restarts the Pods that mount it.
@@ -72,7 +127,8 @@ export class PodRunner {
         .map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
     this.controller.watchMapped(this.secrets, mounting('secret'));
     this.controller.watchMapped(this.configMaps, mounting('configMap'));
-    this.services.on({ add: () => this.writeHosts(), update: () => this.writeHosts(), delete: () => this.writeHosts() });
+    const refresh = () => this.routing.refresh();
+    this.services.on({ add: refresh, update: refresh, delete: refresh });
   }
 
   async start(): Promise<void> {
@@ -84,9 +140,68 @@ export class PodRunner {
     this.probeTimer = setInterval(() => void this.probeAll(), 500);
   }
 
-  /** Every Pod of a Deployment, for tests: name, address, process id, readiness. */
-  podsOf(deployment: string): Array<{ name: string; ip: string | undefined; pid: number | undefined; ready: boolean }> {
-    return (this.pods.get(`${this.opts.namespace}/${deployment}`) ?? []).map((p) => ({ name: p.name, ip: p.ip, pid: p.proc?.child.pid, ready: p.ready }));
+  /** Every Pod of a Deployment: address, process, readiness, log, restarts and last exit. */
+  podsOf(deployment: string): PodInfo[] {
+    return (this.pods.get(`${this.opts.namespace}/${deployment}`) ?? []).map((p) => ({
+      name: p.name,
+      ip: p.ip,
+      pid: p.proc?.child.pid,
+      ready: p.ready,
+      logPath: p.logPath,
+      state: p.nextRestartAt ? 'waiting' : 'running',
+      restartCount: p.restartCount,
+      startedAt: p.startedAt?.toISOString(),
+      lastTermination: p.lastTermination,
+      nextRestartAt: p.nextRestartAt?.toISOString(),
+    }));
+  }
+
+  /**
+   * The address of a ready Pod behind a Service: `<svc>` of this runner's namespace, or
+   * `<svc>.<ns>[.svc[.<domain>]]`. Undefined while none is ready, as a Pod's /etc/hosts shows it.
+   */
+  resolve(service: string): string | undefined {
+    return this.routing.resolve(service);
+  }
+
+  /**
+   * Like `kubectl port-forward svc/<service> <localPort>:<port>`: listens on 127.0.0.1:`localPort`
+   * (default: a free port) and sends each connection to a ready Pod of the Service, at the
+   * Service's targetPort for `port` (or `port` itself if the Service does not list it). A
+   * connection made while no Pod is ready is reset at once. Closed by runner.stop() too.
+   */
+  forward(service: string, port: number, localPort?: number): Promise<PortForward> {
+    return this.routing.forward(service, port, localPort);
+  }
+
+  /**
+   * A hosts file (the host's /etc/hosts plus `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.<domain>`
+   * → a ready Pod's address) that the runner keeps current, rewriting it in place. Host processes
+   * see it through clusterDnsPrefix().
+   */
+  clusterDnsHostsFile(): string {
+    return this.routing.clusterHostsFile;
+  }
+
+  /**
+   * The argv prefix that runs a host process (the operator) "with cluster DNS": in the host's
+   * network namespace (127.0.0.1 and the Pod addresses over the bridge stay reachable) but in a
+   * private mount namespace where /etc/hosts is clusterDnsHostsFile(). glibc and Node's
+   * dns.lookup read /etc/hosts on each lookup, Go's resolver when its mtime changes, so the
+   * process follows readiness changes. E.g. `spawn(p[0], [...p.slice(1), 'node', 'dist/main.js'])`.
+   */
+  clusterDnsPrefix(): string[] {
+    return this.routing.clusterDnsPrefix();
+  }
+
+  /** `argv` run with cluster DNS: clusterDnsPrefix() followed by `argv`. */
+  withClusterDns(argv: string[]): string[] {
+    return [...this.clusterDnsPrefix(), ...argv];
+  }
+
+  /** This runner's hosts entries (ready Services by their namespaced names), for a shared view later. */
+  hostsEntries(): Array<[string, string[]]> {
+    return this.routing.hostsEntries();
   }
 
   private data = (kind: 'Secret' | 'ConfigMap', name: string): Record<string, Buffer> | undefined => {
@@ -114,7 +229,7 @@ export class PodRunner {
     if (!d) {
       await Promise.all(running.map((p) => p.stop(this.network)));
       this.pods.delete(key);
-      this.writeHosts();
+      this.routing.refresh();
       return;
     }
     const want = d.spec.replicas ?? 1;
@@ -122,67 +237,69 @@ export class PodRunner {
     const keep = running.filter((p) => p.hash === hash);
     const stale = running.filter((p) => p.hash !== hash);
     // A rollout: the old Pods go first (the processes would fight over the same ports otherwise).
+    // They leave the Services before they stop.
+    this.pods.set(key, keep);
+    this.routing.refresh();
     await Promise.all(stale.map((p) => p.stop(this.network)));
-    while (keep.length > want) await keep.pop()?.stop(this.network);
+    while (keep.length > want) {
+      const p = keep.pop();
+      this.routing.refresh();
+      await p?.stop(this.network);
+    }
     const labels = d.spec.template.metadata?.labels ?? {};
     for (let i = keep.length; i < want; i++) {
-      const pod = new Pod(`${d.metadata.name}-${hash.slice(0, 6)}-${i}`, this.opts.namespace, labels, d.spec.template.spec, hash, this.workDir);
+      const pod = new Pod(`${d.metadata.name}-${hash.slice(0, 6)}-${i}`, this.opts.namespace, labels, d.spec.template.spec, hash, this.workDir, () => this.podChanged(key), this.opts.crashLoopBackOffMs ? { initialMs: this.opts.crashLoopBackOffMs } : {});
       try {
         pod.materialize(this.data);
       } catch {
         // A mounted Secret is not there yet: the kubelet would wait too; its creation wakes us.
         break;
       }
-      pod.start(this.network, (c) => binaryPath((this.opts.binaryFor ?? defaultBinaryFor)(c)), { HOME: pod.dir });
+      if (this.stopped) return;
+      pod.start(this.network, (c) => binaryPath((this.opts.binaryFor ?? defaultBinaryFor)(c)), { HOME: pod.dir }, this.routing.hostsEntries(true));
       keep.push(pod);
     }
-    this.pods.set(key, keep);
-    this.writeHosts();
-    await this.writeStatus(d);
+    this.routing.refresh();
+    await this.writeStatus(key);
   }
 
-  /** Service names → the address of a ready Pod they select (any Pod before one is ready). */
-  private writeHosts(): void {
-    const domain = this.opts.clusterDomain ?? 'cluster.local';
-    const all = [...this.pods.values()].flat();
-    const entries: Array<[string, string[]]> = [];
-    for (const s of this.services.list()) {
-      const sel = (s.spec as { selector?: Record<string, string> } | undefined)?.selector;
-      if (!sel || Object.keys(sel).length === 0) continue;
-      const matches = all.filter((p) => p.ip && Object.entries(sel).every(([k, v]) => p.labels[k] === v));
-      const pick = matches.find((p) => p.ready) ?? matches[0];
-      if (!pick?.ip) continue;
-      const n = s.metadata.name ?? '';
-      const ns = s.metadata.namespace ?? '';
-      entries.push([pick.ip, [n, `${n}.${ns}`, `${n}.${ns}.svc`, `${n}.${ns}.svc.${domain}`]]);
-    }
-    for (const p of all) p.writeHosts(entries);
+  /** A Pod's container exited, restarted, or changed readiness. */
+  private podChanged(key: string): void {
+    if (this.stopped) return;
+    this.routing.refresh();
+    this.writeStatus(key).catch(() => undefined);
   }
 
   private async probeAll(): Promise<void> {
     for (const [key, pods] of this.pods) {
-      let changed = false;
-      for (const p of pods) {
-        const ready = await p.probe();
-        if (ready !== p.ready) {
-          p.ready = ready;
-          changed = true;
-        }
-      }
-      if (changed) {
-        this.writeHosts();
-        const d = this.deployments.get(key);
-        if (d) await this.writeStatus(d).catch(() => undefined);
-      }
+      const changed = await Promise.all(pods.map((p) => p.probe()));
+      if (changed.some(Boolean)) this.podChanged(key);
     }
   }
 
-  /** The Deployment status a kube-controller-manager would write, from real readiness. */
-  private async writeStatus(d: DeploymentObj): Promise<void> {
-    const key = `${d.metadata.namespace}/${d.metadata.name}`;
+  /** Writes one Deployment's status; writes of one key run one after another, each from the state then. */
+  private writeStatus(key: string): Promise<void> {
+    const next = (this.statusWrites.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.writeStatusNow(key));
+    this.statusWrites.set(key, next);
+    return next;
+  }
+
+  private async writeStatusNow(key: string): Promise<void> {
+    const d = this.deployments.get(key);
+    if (!d || this.stopped) return;
     const pods = this.pods.get(key) ?? [];
     const want = d.spec.replicas ?? 1;
     const ready = pods.filter((p) => p.ready).length;
+    const at = (t: Termination) => `${describeExit(t)} at ${t.finishedAt}`;
+    const restarts = pods
+      .filter((p) => p.lastTermination)
+      .map((p) => `; ${p.name}: ${p.restartCount} restart${p.restartCount === 1 ? '' : 's'}, last ${at(p.lastTermination as Termination)}`)
+      .join('');
+    const waiting = pods.filter((p) => p.nextRestartAt && p.lastTermination);
+    const backoff = waiting.map((p) => {
+      const wait = Math.max(0, (p.nextRestartAt?.getTime() ?? 0) - new Date(p.lastTermination?.finishedAt ?? 0).getTime());
+      return `${p.name}: back-off ${formatDuration(wait)} restarting failed container (restart ${p.restartCount + 1}); last ${at(p.lastTermination as Termination)}`;
+    });
     const status = {
       observedGeneration: d.metadata.generation,
       replicas: pods.length,
@@ -191,7 +308,10 @@ export class PodRunner {
       availableReplicas: ready,
       unavailableReplicas: Math.max(0, want - ready),
       conditions: [
-        { type: 'Available', status: ready >= want ? 'True' : 'False', reason: ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', message: `${ready}/${want} ready (pod runner)` },
+        { type: 'Available', status: ready >= want ? 'True' : 'False', reason: ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', message: `${ready}/${want} ready (pod runner)${restarts}` },
+        backoff.length > 0
+          ? { type: 'Progressing', status: 'False', reason: 'CrashLoopBackOff', message: backoff.join('; ') }
+          : { type: 'Progressing', status: 'True', reason: ready >= want ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', message: 'pod runner' },
       ],
     };
     const text = JSON.stringify(status);
@@ -201,13 +321,18 @@ export class PodRunner {
   }
 
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.probeTimer) clearInterval(this.probeTimer);
     await this.controller.stop();
     await Promise.all([this.deployments, this.services, this.secrets, this.configMaps].map((i) => i.stop()));
+    await this.routing.closeForwards();
     await Promise.all([...this.pods.values()].flat().map((p) => p.stop(this.network)));
     this.pods.clear();
+    await Promise.all([...this.statusWrites.values()].map((w) => w.catch(() => undefined)));
     this.network.tearDown();
-    removeCreatedMountPoints();
+    releaseId(this.id);
+    releaseSubnet(this.subnet);
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }

@@ -5,7 +5,7 @@
 // leaves no namespace, bridge, process or mount point behind. (kcp itself cannot be built here;
 // these are the same mechanics the kcp e2e tests need.)
 import https from 'node:https';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
@@ -149,7 +149,10 @@ describe('pod runner', () => {
     const dep = await eventually('apiserver Deployment available', async () => {
       const d = await admin.get(Deployments, NS, 'apiserver');
       return (d.status as { availableReplicas?: number } | undefined)?.availableReplicas === 1 ? d : undefined;
-    }, 90_000);
+    }, 90_000).catch((err: Error) => {
+      const pods = [...runner.podsOf('etcd'), ...runner.podsOf('apiserver')];
+      throw new Error(`${err.message}\n${pods.map((p) => `${JSON.stringify(p)}\n${existsSync(p.logPath) ? readFileSync(p.logPath, 'utf8').split('\n').slice(-10).join('\n') : ''}`).join('\n')}`);
+    });
     expect((dep.status as { conditions: Array<{ type: string; status: string }> }).conditions).toContainEqual(expect.objectContaining({ type: 'Available', status: 'True' }));
     const [pod] = runner.podsOf('apiserver');
     expect(pod?.ip).toMatch(/^10\.213\.\d+\.\d+$/);

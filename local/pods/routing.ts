@@ -1,0 +1,166 @@
+// Service routing of the pod runner, standing in for cluster DNS and kube-proxy: a Service name
+// leads to a ready Pod it selects, and to nothing while none is ready (as an Endpoints object lists
+// ready addresses only). Pods see it through their /etc/hosts; host processes through a hosts file
+// they bind-mount over /etc/hosts in a private mount namespace (clusterDnsPrefix), or through a
+// port-forward; tests and the e2e harness through resolve().
+//
+// Entries are computed from this runner's Services alone (hostsEntries()). To give several runners
+// (clusters) one shared view later, a merger would concatenate their hostsEntries() into one file:
+// the FQDN names carry the namespace, and the bridges' subnets differ.
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { KubeObject } from '../../src/kube/object.js';
+import type { Pod } from './pod.js';
+
+type ServicePort = { port: number; targetPort?: number | string };
+type ServiceSpec = { selector?: Record<string, string>; ports?: ServicePort[] };
+
+/** What forward() returns: the local port, and a close() that also ends open connections. */
+export interface PortForward {
+  port: number;
+  close(): Promise<void>;
+}
+
+export class Routing {
+  /** The hosts file clusterDnsPrefix() mounts; always current, always the same inode. */
+  readonly clusterHostsFile: string;
+  private readonly hostHosts: string;
+  private clusterContent = '';
+  private readonly forwards = new Set<PortForward>();
+  private next = 0;
+
+  constructor(
+    private readonly namespace: string,
+    private readonly domain: string,
+    workDir: string,
+    private readonly services: () => KubeObject[],
+    private readonly pods: () => Pod[],
+  ) {
+    this.clusterHostsFile = path.join(workDir, 'cluster-hosts');
+    // A host process must keep resolving what the host's own /etc/hosts names (localhost first).
+    let base = '127.0.0.1 localhost\n';
+    try {
+      base = readFileSync('/etc/hosts', 'utf8');
+    } catch {
+      // no /etc/hosts: localhost alone
+    }
+    this.hostHosts = base.endsWith('\n') ? base : `${base}\n`;
+    this.refresh();
+  }
+
+  /** The ready Pods a Service (by name, in this runner's namespace) selects. */
+  readyPods(service: string): Pod[] {
+    const s = this.services().find((x) => x.metadata.name === service);
+    const sel = (s?.spec as ServiceSpec | undefined)?.selector;
+    if (!sel || Object.keys(sel).length === 0) return [];
+    return this.pods().filter((p) => p.ready && p.running && p.ip && Object.entries(sel).every(([k, v]) => p.labels[k] === v));
+  }
+
+  readyIps(service: string): string[] {
+    return this.readyPods(service).map((p) => p.ip ?? '');
+  }
+
+  /**
+   * Hosts entries: each Service with a ready Pod, under `<svc>.<ns>`, `<svc>.<ns>.svc` and the FQDN,
+   * and the bare `<svc>` when `short` (what a Pod in the namespace resolves through its search path).
+   */
+  hostsEntries(short = false): Array<[string, string[]]> {
+    const out: Array<[string, string[]]> = [];
+    for (const s of this.services()) {
+      const n = s.metadata.name ?? '';
+      const ip = this.readyIps(n)[0];
+      if (!ip) continue;
+      const ns = this.namespace;
+      out.push([ip, [...(short ? [n] : []), `${n}.${ns}`, `${n}.${ns}.svc`, `${n}.${ns}.svc.${this.domain}`]]);
+    }
+    return out;
+  }
+
+  /** Rewrites every hosts file whose content changed. */
+  refresh(): void {
+    const entries = this.hostsEntries(true);
+    for (const p of this.pods()) p.writeHosts(entries);
+    const lines = this.hostsEntries().map(([ip, names]) => `${ip} ${names.join(' ')}`);
+    const content = `${this.hostHosts}# pod runner, namespace ${this.namespace}: Services with a ready Pod\n${lines.map((l) => `${l}\n`).join('')}`;
+    if (content === this.clusterContent) return;
+    this.clusterContent = content;
+    // In place (truncate and write), never rename: bind mounts hold the inode.
+    writeFileSync(this.clusterHostsFile, content);
+  }
+
+  /** The Service a name means: `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc` or `<svc>.<ns>.svc.<domain>`. */
+  serviceName(name: string): string | undefined {
+    const [svc, ns, ...rest] = name.replace(/\.$/, '').split('.');
+    if (!svc) return undefined;
+    if (ns === undefined) return svc;
+    if (ns !== this.namespace) return undefined;
+    if (rest.length === 0) return svc;
+    if (rest[0] !== 'svc') return undefined;
+    return rest.length === 1 || rest.slice(1).join('.') === this.domain ? svc : undefined;
+  }
+
+  resolve(name: string): string | undefined {
+    const svc = this.serviceName(name);
+    return svc ? this.readyIps(svc)[0] : undefined;
+  }
+
+  /** `port` as the Service maps it (port → targetPort, a named one through the Pod's ports). */
+  private targetPort(svc: string, port: number, pod: Pod | undefined): number {
+    const s = this.services().find((x) => x.metadata.name === svc);
+    const sp = (s?.spec as ServiceSpec | undefined)?.ports?.find((p) => p.port === port);
+    if (!sp || sp.targetPort === undefined) return port;
+    return typeof sp.targetPort === 'number' ? sp.targetPort : (pod?.containerPort(sp.targetPort) ?? Number(sp.targetPort));
+  }
+
+  async forward(service: string, port: number, localPort = 0): Promise<PortForward> {
+    const svc = this.serviceName(service);
+    if (!svc) throw new Error(`pod runner: ${service} is not a Service name of namespace ${this.namespace}`);
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((client) => {
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      client.on('error', () => undefined);
+      // Chosen per connection, like kube-proxy: a Pod turning unready gets no new connections.
+      const ready = this.readyPods(svc);
+      const pod = ready[this.next++ % Math.max(1, ready.length)];
+      if (!pod?.ip) {
+        client.resetAndDestroy();
+        return;
+      }
+      const upstream = net.connect({ host: pod.ip, port: this.targetPort(svc, port, pod) });
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      upstream.on('error', () => client.resetAndDestroy());
+      client.on('error', () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(localPort, '127.0.0.1', () => resolve());
+    });
+    const address = server.address();
+    const fwd: PortForward = {
+      port: typeof address === 'object' && address ? address.port : localPort,
+      close: async () => {
+        this.forwards.delete(fwd);
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+    this.forwards.add(fwd);
+    return fwd;
+  }
+
+  async closeForwards(): Promise<void> {
+    await Promise.all([...this.forwards].map((f) => f.close()));
+  }
+
+  /**
+   * The argv prefix that runs a host process "with cluster DNS": host network namespace, but a
+   * private mount namespace in which /etc/hosts is clusterHostsFile.
+   */
+  clusterDnsPrefix(): string[] {
+    return ['unshare', '--mount', '--propagation', 'private', 'bash', '-c', 'mount --bind "$1" /etc/hosts && shift && exec "$@"', 'cluster-dns', this.clusterHostsFile];
+  }
+}
