@@ -4,6 +4,9 @@
 // they bind-mount over /etc/hosts in a private mount namespace (clusterDnsPrefix), or through a
 // port-forward; tests and the e2e harness through resolve().
 //
+// Names lead to a Pod's own address (there is no ClusterIP), so a client must use the container
+// port: the operator's Services use port = targetPort. forward() maps a Service port as kubectl does.
+//
 // Entries are computed from this runner's Services alone (hostsEntries()). To give several runners
 // (clusters) one shared view later, a merger would concatenate their hostsEntries() into one file:
 // the FQDN names carry the namespace, and the bridges' subnets differ.
@@ -121,7 +124,8 @@ export class Routing {
       sockets.add(client);
       client.on('close', () => sockets.delete(client));
       client.on('error', () => undefined);
-      // Chosen per connection, like kube-proxy: a Pod turning unready gets no new connections.
+      // Chosen per connection, like kube-proxy: a Pod turning unready gets no new connections
+      // (open ones stay, as conntrack keeps them).
       const ready = this.readyPods(svc);
       const pod = ready[this.next++ % Math.max(1, ready.length)];
       if (!pod?.ip) {
