@@ -39,6 +39,9 @@ export class LeaderElector {
   private observedAt = 0;
   private leading = false;
   private lease: Lease | undefined;
+  /** The background renewals, and how release() stops them before it writes. */
+  private renewing: Promise<void> | undefined;
+  private stopRenewing = new AbortController();
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
@@ -68,7 +71,8 @@ export class LeaderElector {
         this.leading = true;
         leaderStatus.set({ name: this.opts.name }, 1);
         this.log.info('acquired leadership');
-        void this.renewLoop(signal, onLost);
+        this.stopRenewing = new AbortController();
+        this.renewing = this.renewLoop(AbortSignal.any([signal, this.stopRenewing.signal]), onLost);
         return true;
       }
       await sleep(this.retryPeriodMs * (1 + Math.random() * 0.2), signal);
@@ -164,6 +168,12 @@ export class LeaderElector {
   /** Gives the lease up (ReleaseOnCancel) so a standby takes over at once. */
   async release(): Promise<void> {
     if (!this.leading || !this.opts.releaseOnCancel || !this.lease) return;
+    // A renewal still in flight would otherwise race the release: landing first, it makes the
+    // release fail on a conflict; reading the released record, it takes the lease back. Either
+    // way the standby would wait out a whole lease. So stop renewing, then release the latest.
+    this.stopRenewing.abort();
+    await this.renewing;
+    if (!this.leading || !this.lease) return;
     this.leading = false;
     leaderStatus.set({ name: this.opts.name }, 0);
     try {
