@@ -1,4 +1,4 @@
-// Leader election on a real Lease: one leader at a time, takeover within the lease duration.
+// Leader election on a real Lease: one leader at a time, takeover once the lease runs out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
 import { LeaderElector } from '../../src/kube/leader.js';
@@ -16,10 +16,34 @@ describe('leader election', () => {
   afterAll(() => client?.close());
 
   const timings = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 250 };
+  /** The lease duration as written into the Lease (whole seconds), which is what a standby waits. */
+  const LEASE_MS = Math.ceil(timings.leaseDurationMs / 1000) * 1000;
 
-  it('has one leader, and a standby takes over within the lease duration when the leader stops', async () => {
+  /** Records every attempt of an elector to acquire or renew: when it began and ended, and if it won. */
+  type Attempt = { start: number; end: number; ok: boolean };
+  function attempts(e: LeaderElector): Attempt[] {
+    const log: Attempt[] = [];
+    const attempt = e.tryAcquireOrRenew.bind(e);
+    e.tryAcquireOrRenew = async () => {
+      const a: Attempt = { start: Date.now(), end: Number.NaN, ok: false };
+      log.push(a);
+      try {
+        a.ok = await attempt();
+        return a.ok;
+      } finally {
+        a.end = Date.now();
+      }
+    };
+    return log;
+  }
+
+  // No bound here is a fixed figure of machine speed: each is derived from the attempts the two
+  // electors made in this run, and from what the Lease protocol promises given those attempts.
+  it('has one leader, and a standby takes over once the lease runs out after the leader stops', async () => {
     const a = new LeaderElector(client, { namespace: ns, name: 'op', identity: 'a', ...timings });
     const b = new LeaderElector(client, { namespace: ns, name: 'op', identity: 'b', ...timings });
+    const aTries = attempts(a);
+    const bTries = attempts(b);
     const stopA = new AbortController();
     const stopB = new AbortController();
     let both = 0;
@@ -31,24 +55,49 @@ describe('leader election', () => {
       let bLeads = false;
       const bTakeover = b.acquire(stopB.signal, () => {}).then((v) => (bLeads = v));
       await new Promise((r) => setTimeout(r, 2 * timings.leaseDurationMs));
-      expect(bLeads).toBe(false);
-      expect(a.isLeader()).toBe(true);
+      const standbyLedEarly = bLeads;
+      const leaderLedThroughout = a.isLeader();
 
       // The leader dies without releasing (a crash): b must wait out the lease, then lead.
       const stoppedAt = Date.now();
       stopA.abort();
       await bTakeover;
-      const takeover = Date.now() - stoppedAt;
-      console.log(`takeover after ${takeover} ms (lease ${timings.leaseDurationMs} ms)`);
+      console.log(`takeover after ${Date.now() - stoppedAt} ms (lease ${timings.leaseDurationMs} ms)`);
       expect(bLeads).toBe(true);
-      // Within the lease duration (measured from the last renewal, which precedes the stop) plus
-      // retry periods and slack for a loaded machine.
-      expect(takeover).toBeLessThanOrEqual(timings.leaseDurationMs + 2 * timings.retryPeriodMs + 1500);
+      const won = bTries.findIndex((t) => t.ok);
+      const bWon = bTries[won]!;
+
+      // Safety: b took the lease only once it had seen a's record unchanged for a whole lease. Any
+      // renewal of a that had ended before b's winning attempt began was visible to that attempt,
+      // so b's win ended at least a lease after that renewal began.
+      const aRenewedBefore = aTries.filter((t) => t.ok && t.end <= bWon.start).at(-1)!;
+      expect(bWon.end - aRenewedBefore.start).toBeGreaterThanOrEqual(LEASE_MS);
+
+      // Liveness: the first attempt b began after a's last one ended saw a's final record; every
+      // attempt b began a lease after that one ended must win. So none of those may have failed.
+      const aLast = aTries.at(-1)!;
+      const sawFinal = bTries.find((t) => t.start > aLast.end);
+      if (sawFinal) expect(bTries.slice(0, won).filter((t) => t.start >= sawFinal.end + LEASE_MS)).toEqual([]);
+
       const lease = await client.get<KubeObject & { spec: { holderIdentity: string; leaseTransitions: number; renewTime: string } }>(Leases, ns, 'op');
       expect(lease.spec.holderIdentity).toBe('b');
       expect(lease.spec.leaseTransitions).toBe(1);
       expect(lease.spec.renewTime).toMatch(/\.\d{6}Z$/);
-      expect(both).toBe(0);
+
+      // One leader at a time, and no takeover from a live leader, are promised on the protocol's
+      // premise: the leader renews within the lease. Whether it did is read off its attempts (each
+      // succeeded, and none ended a lease or more after the previous one began); on a machine
+      // stalled for seconds it may not have, and then a standby may rightly take over.
+      const spans = aTries.slice(1).map((t, i) => t.end - aTries[i]!.start);
+      const renewedInTime = aTries.every((t) => t.ok) && Math.max(0, ...spans) < LEASE_MS;
+      console.log(`leader attempts: ${aTries.length}, longest renewal span ${Math.max(0, ...spans)} ms`);
+      if (renewedInTime) {
+        expect(standbyLedEarly).toBe(false);
+        expect(leaderLedThroughout).toBe(true);
+        expect(both).toBe(0);
+      } else {
+        console.log('the leader missed its lease (machine stalled): exclusivity not asserted this run');
+      }
     } finally {
       clearInterval(sampler);
       stopA.abort();
@@ -59,18 +108,20 @@ describe('leader election', () => {
   it('hands over at once when the leader releases on a clean stop', async () => {
     const a = new LeaderElector(client, { namespace: ns, name: 'op2', identity: 'a', releaseOnCancel: true, ...timings });
     const b = new LeaderElector(client, { namespace: ns, name: 'op2', identity: 'b', ...timings });
+    const bTries = attempts(b);
     const stopA = new AbortController();
     const stopB = new AbortController();
     try {
       await a.acquire(stopA.signal, () => {});
       const bTakeover = b.acquire(stopB.signal, () => {});
-      await new Promise((r) => setTimeout(r, 500));
-      const releasedAt = Date.now();
+      await eventually('b refused while a leads', () => bTries.some((t) => t.end && !t.ok));
       stopA.abort();
       await a.release();
-      await bTakeover;
-      expect(Date.now() - releasedAt).toBeLessThan(timings.leaseDurationMs);
-      await eventually('b leads', () => b.isLeader());
+      const releasedAt = Date.now();
+      expect(await bTakeover).toBe(true);
+      // b's first attempt after the release wins: it does not wait for the lease to run out.
+      expect(bTries.filter((t) => !t.ok && t.start >= releasedAt)).toEqual([]);
+      expect(b.isLeader()).toBe(true);
       expect(a.isLeader()).toBe(false);
     } finally {
       stopA.abort();
@@ -86,7 +137,7 @@ describe('leader election', () => {
       await a.acquire(stopA.signal, () => (lost = true));
       const lease = await client.get<KubeObject & { spec: Record<string, unknown> }>(Leases, ns, 'op3');
       await client.update(Leases, { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder' } });
-      await eventually('a steps down', () => lost, 10_000);
+      await eventually('a steps down', () => lost, 30_000);
       expect(a.isLeader()).toBe(false);
     } finally {
       stopA.abort();
