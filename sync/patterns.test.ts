@@ -24,9 +24,13 @@ describe('globMatch', () => {
   });
 
   it('stays fast on a pathological pattern', () => {
+    // A backtracking matcher tries every way to split 2,000 characters among 8 stars (~10^22):
+    // it would never finish. This one is O(n·m), well under a millisecond. The bound only has to
+    // tell those apart, so it is set where no load on a test machine reaches (the figure itself
+    // belongs in a benchmark).
     const t0 = performance.now();
-    expect(globMatch('*a*a*a*a*a*a*a*a*b', 'a'.repeat(200))).toBe(false);
-    expect(performance.now() - t0).toBeLessThan(200);
+    expect(globMatch('*a*a*a*a*a*a*a*a*b', 'a'.repeat(2000))).toBe(false);
+    expect(performance.now() - t0).toBeLessThan(5000);
   });
 });
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WorkQueue, backoffDelay } from './queue.js';
 
 describe('WorkQueue', () => {
@@ -28,12 +28,27 @@ describe('WorkQueue', () => {
   });
 
   it('addAfter keeps the earliest pending time', async () => {
-    const q = new WorkQueue('t-after');
-    q.addAfter('a', 1000);
-    q.addAfter('a', 20);
-    const t0 = Date.now();
-    expect(await q.get()).toBe('a');
-    expect(Date.now() - t0).toBeLessThan(500);
+    // On a fake clock, so the assertion is about the schedule, not about how busy the machine is.
+    vi.useFakeTimers();
+    try {
+      const q = new WorkQueue('t-after');
+      q.addAfter('a', 1000);
+      q.addAfter('a', 20); // earlier: replaces the pending add
+      q.addAfter('b', 20);
+      q.addAfter('b', 1000); // later: the pending add stays
+      vi.advanceTimersByTime(19);
+      expect(q.length).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(q.length).toBe(2);
+      expect([await q.get(), await q.get()]).toEqual(['a', 'b']);
+      q.done('a');
+      q.done('b');
+      vi.advanceTimersByTime(2000); // the superseded adds were dropped, not merely outrun
+      expect(q.length).toBe(0);
+      void q.shutdown(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('backs off exponentially per key and forget resets it', () => {
