@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.js';
+import type { Controller } from '../../src/kube/controller.js';
 import { isAlreadyExists, isNotFound } from '../../src/kube/errors.js';
 import { createLogger, silentLogger } from '../../src/kube/log.js';
 import { Manager } from '../../src/kube/manager.js';
@@ -144,6 +145,31 @@ export async function startSidecar(kubeconfigPath: string, opts: Omit<SidecarOpt
       await manager.stop();
     },
   };
+}
+
+/**
+ * A full resync (every source and replica checked again on every cluster, every source's status
+ * recomputed), awaited to its end rather than given a fixed time: resolves once every Ready
+ * cluster's controller and the status controller have reconciled every source key since the call
+ * and have nothing queued or in flight.
+ */
+export async function resyncSettled(sidecar: SyncSidecar, timeoutMs = 60_000): Promise<void> {
+  const controllers = (): Controller[] =>
+    [...[...sidecar.engine.clusters.values()].filter((c) => c.isReady()).map((c) => c.controller), sidecar.engine.statusController].filter(
+      (c): c is Controller => c !== undefined,
+    );
+  const before = new Map(controllers().map((c) => [c, new Map(c.reconciles)]));
+  const keys = sidecar.engine.sourceKeys();
+  sidecar.resyncAll();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const settled = controllers().every(
+      (c) => keys.every((k) => (c.reconciles.get(k) ?? 0) > (before.get(c)?.get(k) ?? 0)) && c.queue.length === 0 && c.queue.processingCount === 0,
+    );
+    if (settled) return;
+    if (Date.now() > deadline) throw new Error(`resync not settled after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 export { ConfigMaps, Secrets };

@@ -36,3 +36,21 @@ export async function eventually<T>(what: string, check: () => T | undefined | f
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * Waits until `measure` gives the same value at both ends of a `windowMs` pause: whatever it
+ * counts (writes, say) has stopped changing. A precondition, with a generous deadline, for tests
+ * that then count what one more step does; never a claim in itself.
+ */
+export async function quiet<T>(what: string, measure: () => T | Promise<T>, windowMs = 1000, timeoutMs = 60_000): Promise<T> {
+  return eventually(
+    `${what} quiet for ${windowMs} ms`,
+    async () => {
+      const before = JSON.stringify(await measure());
+      await new Promise((r) => setTimeout(r, windowMs));
+      const after = await measure();
+      return JSON.stringify(after) === before ? { after } : undefined;
+    },
+    timeoutMs,
+  ).then((v) => v.after);
+}

@@ -17,12 +17,13 @@ import {
   decoded,
   getOrUndefined,
   localIdentity,
+  resyncSettled,
   secretSource,
   startSidecar,
   suffix,
   type RunningSidecar,
 } from '../bench/sync-fixtures.js';
-import { eventually } from './helpers.js';
+import { eventually, quiet } from './helpers.js';
 
 const CLUSTER = 'hub';
 const SYNC_NS = 'kcp-sync';
@@ -233,7 +234,7 @@ describe('sync sidecar within one cluster', () => {
 
     // Once the owner removes their object, the replica takes the place.
     await admin.delete(Secrets, a, 'shared');
-    const rep = await eventually('replica after the conflict cleared', () => getOrUndefined(admin, Secrets, a, 'shared'), 10_000);
+    const rep = await eventually('replica after the conflict cleared', () => getOrUndefined(admin, Secrets, a, 'shared'), 30_000);
     expect(decoded(rep)).toEqual({ theirs: 'v' });
     await eventually('status synced everywhere', async () => (await status(admin, Secrets, src, 'shared'))?.summary === '2 Synced');
   });
@@ -303,15 +304,14 @@ describe('sync sidecar within one cluster', () => {
     await admin.create(Secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'blocked', namespace: a }, data: { k: b64('theirs') } });
     await admin.create(Secrets, secretSource(src, 'blocked', { k: 'ours' }, { namespaces: [a] }));
     await eventually('lasting conflict reported', async () => (await status(admin, Secrets, src, 'blocked'))?.summary === '1 Conflict');
-    // Everything has converged; wait for the last status writes, then force full resyncs (the
-    // conflict is rechecked every second here: by a read, never a write).
-    await new Promise((r) => setTimeout(r, 2000));
-    const writes0 = sc.sidecar.requestStats().writes;
-    const audit0 = (await cp.auditedWrites({ userAgent: 'kcp-sync' })).length;
-    for (let i = 0; i < 3; i++) {
-      sc.sidecar.resyncAll();
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    // Everything has converged; wait until the last status writes have landed (however long a
+    // loaded machine takes), then force full resyncs, each awaited until every reconcile it
+    // caused has finished (the conflict is rechecked every second here: by a read, never a write).
+    const [writes0, audit0] = await quiet('sidecar writes', async (): Promise<[number, number]> => [
+      sc.sidecar.requestStats().writes,
+      (await cp.auditedWrites({ userAgent: 'kcp-sync' })).length,
+    ]);
+    for (let i = 0; i < 3; i++) await resyncSettled(sc.sidecar);
     const stats = sc.sidecar.requestStats();
     const audit = await cp.auditedWrites({ userAgent: 'kcp-sync' });
     console.log(`at rest: ${stats.writes - writes0} client writes, ${audit.length - audit0} audited writes; ${JSON.stringify(stats.byVerb)}`);
