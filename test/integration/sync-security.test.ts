@@ -136,7 +136,11 @@ describe('sync sidecar under attack by a namespace tenant', () => {
     expect(await getOrUndefined(admin, Secrets, 'team-good', 'implant')).toBeUndefined();
     expect(decoded(await admin.get(Secrets, 'team-good', 'db-creds'))).toEqual({ password: SECRET });
     // Her status lists only what she named literally, not which namespaces exist or accept others.
-    const st = JSON.parse((await mallory.get(Secrets, 'mallory', 'db-creds')).metadata.annotations?.[STATUS_ANNOTATION] ?? '{}') as SourceStatus;
+    // (Written once the sidecar has got round to her source: waited for, not assumed.)
+    const st = await eventually('status on her source', async () => {
+      const text = (await mallory.get(Secrets, 'mallory', 'db-creds')).metadata.annotations?.[STATUS_ANNOTATION];
+      return text ? (JSON.parse(text) as SourceStatus) : undefined;
+    });
     expect(st.destinations.map((d) => `${d.namespace}:${d.state}`).sort()).toEqual(['team-good:NotAccepted', 'victim:NotAccepted']);
   });
 
@@ -217,6 +221,9 @@ describe('sync sidecar under attack by a namespace tenant', () => {
     await admin.patch(Namespaces, undefined, 'mallory-2', { metadata: { labels: { [ACCEPT_LABEL]: 'true' }, annotations: { [ACCEPT_FROM]: 'mallory/*,platform/*' } } }, 'merge');
     const rep = await mallory.get(Secrets, 'mallory', 'shared-config');
     await mallory.patch(Secrets, 'mallory', 'shared-config', { metadata: { labels: { [SOURCE_LABEL]: 'true' }, annotations: { [TO_NAMESPACES]: 'mallory-2' } } }, 'merge');
+    // The sidecar puts its replica back as it was (waited for: when is up to the machine); then a
+    // while more for anything it should not do to show.
+    await eventually('her replica restored', async () => (await mallory.get(Secrets, 'mallory', 'shared-config')).metadata.labels?.[SOURCE_LABEL] === undefined);
     await settle();
     expect(await getOrUndefined(admin, Secrets, 'mallory-2', 'shared-config')).toBeUndefined();
     const after = await mallory.get(Secrets, 'mallory', 'shared-config');
