@@ -188,7 +188,7 @@ describe('the full sample topology', () => {
       await new Promise((r) => setTimeout(r, 1500));
       return op.client.stats.writes === before;
     }, 30_000);
-    type Ctl = { name: string; queue: { add(k: string): void }; reconciles: Map<string, number> };
+    type Ctl = { name: string; queue: { add(k: string): void; length: number; processingCount: number }; reconciles: Map<string, number> };
     const controllers = (op.manager as unknown as { controllers: Ctl[] }).controllers;
     const keys: Record<string, string[]> = {
       rootshard: ['shard-sample'],
@@ -201,7 +201,8 @@ describe('the full sample topology', () => {
     const before = { writes: op.client.stats.writes, reconciles: total() };
     for (const c of controllers) for (const k of keys[c.name] ?? []) c.queue.add(`${ns}/${k}`);
     await eventually('reconciled again', () => total().every((n, i) => n > (before.reconciles[i] ?? 0)));
-    await new Promise((r) => setTimeout(r, 300));
+    // Those reconciles have finished (not merely had some time to), so every write they made is counted.
+    await eventually('reconciles done', () => controllers.every((c) => c.queue.length === 0 && c.queue.processingCount === 0));
     expect(op.client.stats.writes - before.writes).toBe(0);
   });
 });

@@ -153,11 +153,12 @@ describe('RootShard and Shard', () => {
       const controllers = ['rootshard', 'shard'];
       const counts = () => controllers.map((c) => [...(op.manager as unknown as { controllers: Array<{ name: string; reconciles: Map<string, number> }> }).controllers.find((x) => x.name === c)!.reconciles.values()].reduce((a, b) => a + b, 0));
       const before = { writes: op.client.stats.writes, reconciles: counts() };
-      const ctrls = (op.manager as unknown as { controllers: Array<{ queue: { add(k: string): void } }> }).controllers;
+      const ctrls = (op.manager as unknown as { controllers: Array<{ queue: { add(k: string): void; length: number; processingCount: number } }> }).controllers;
       ctrls[0]!.queue.add(`${ns}/shard-sample`);
       ctrls[1]!.queue.add(`${ns}/secondary-shard`);
       await eventually('reconciled again', () => counts().every((n, i) => n > (before.reconciles[i] ?? 0)));
-      await new Promise((r) => setTimeout(r, 300));
+      // Those reconciles have finished (not merely had some time to), so every write they made is counted.
+      await eventually('reconciles done', () => ctrls.every((c) => c.queue.length === 0 && c.queue.processingCount === 0));
       expect(op.client.stats.writes - before.writes).toBe(0);
     });
 
