@@ -82,8 +82,9 @@ describe('sync sidecar across clusters', () => {
     expect(await getOrUndefined(admin.hub, Secrets, 'app', 'ca')).toBeUndefined();
     expect(await getOrUndefined(admin.edge2, Secrets, 'app', 'ca')).toBeUndefined();
 
-    const live = await admin.hub.get(Secrets, 'src', 'ca');
-    await admin.hub.update(Secrets, { ...live, data: { 'ca.crt': b64('PEM-2') } });
+    // Merge patches, not read-modify-write: the sidecar writes status onto sources and registrations
+    // whenever it likes, and a loaded machine widens the window in which an update would conflict.
+    await admin.hub.patch(Secrets, 'src', 'ca', { data: { 'ca.crt': b64('PEM-2') } }, 'merge');
     await eventually('update on edge-1', async () => decoded(await getOrUndefined(admin.edge1, Secrets, 'app', 'ca'))?.['ca.crt'] === 'PEM-2');
 
     // Registration is visible on its Secret: finalizer and a readable state.
@@ -115,8 +116,7 @@ describe('sync sidecar across clusters', () => {
     try {
       // While edge-1 is down: an update, a new source and a deletion.
       const t0 = Date.now();
-      const live = await admin.hub.get(Secrets, 'src', 'fanout');
-      await admin.hub.update(Secrets, { ...live, data: { v: b64('2') } });
+      await admin.hub.patch(Secrets, 'src', 'fanout', { data: { v: b64('2') } }, 'merge');
       await admin.hub.create(Secrets, secretSource('src', 'newcomer', { v: '1' }, { clusters: ['edge-*'], namespaces: ['app'] }));
       await admin.hub.delete(Secrets, 'src', 'doomed');
       // Edge-1 stays down until the end of this block, so converging here is converging without
@@ -154,11 +154,9 @@ describe('sync sidecar across clusters', () => {
 
   it('picks up a changed registration (rotated credentials) without a restart', async () => {
     const rotated = await remoteIdentity(edge1, admin.edge1, 'kcp-sync-rotated');
-    const reg = await admin.hub.get(Secrets, SYNC_NS, 'edge-1');
-    await admin.hub.update(Secrets, { ...reg, data: { kubeconfig: b64(rotated) } });
+    await admin.hub.patch(Secrets, SYNC_NS, 'edge-1', { data: { kubeconfig: b64(rotated) } }, 'merge');
     const since = new Date();
-    const live = await admin.hub.get(Secrets, 'src', 'ca');
-    await admin.hub.update(Secrets, { ...live, data: { 'ca.crt': b64('PEM-3') } });
+    await admin.hub.patch(Secrets, 'src', 'ca', { data: { 'ca.crt': b64('PEM-3') } }, 'merge');
     await eventually('update through the new identity', async () => decoded(await getOrUndefined(admin.edge1, Secrets, 'app', 'ca'))?.['ca.crt'] === 'PEM-3');
     const writes = await edge1.auditedWrites({ userAgent: 'kcp-sync', since });
     expect(writes.some((w) => w.user.username === 'kcp-sync-rotated' && w.objectRef?.name === 'ca')).toBe(true);

@@ -110,9 +110,9 @@ describe('sync sidecar within one cluster', () => {
     await admin.create(Secrets, secretSource(src, 'creds', { user: 'u', password: 'p1', extra: 'e' }, { namespaces: [a, b] }));
     await eventually('replicas', async () => (await getOrUndefined(admin, Secrets, a, 'creds')) && (await getOrUndefined(admin, Secrets, b, 'creds')));
 
-    // An update, including a removed key, reaches every replica.
-    const live = await admin.get(Secrets, src, 'creds');
-    await admin.update(Secrets, { ...live, data: { user: b64('u'), password: b64('p2') } });
+    // An update, including a removed key, reaches every replica. (A merge patch: the sidecar writes
+    // status onto the source meanwhile, so a read-modify-write could conflict.)
+    await admin.patch(Secrets, src, 'creds', { data: { password: b64('p2'), extra: null } }, 'merge');
     for (const ns of [a, b]) {
       await eventually(`update in ${ns}`, async () => {
         const d = decoded(await getOrUndefined(admin, Secrets, ns, 'creds'));
@@ -172,16 +172,18 @@ describe('sync sidecar within one cluster', () => {
     const first = await eventually('replica', () => getOrUndefined(admin, Secrets, a, 'tls'));
     expect(first.type).toBe('kubernetes.io/tls');
 
-    // Data changed, a key added, our marks tampered with, and someone else's label added.
-    await admin.update(Secrets, {
-      ...first,
-      metadata: {
-        ...first.metadata,
-        labels: { ...first.metadata.labels, [SOURCE_LABEL]: 'true', team: 'keeps-this' },
-        annotations: { ...first.metadata.annotations, [CONTENT_HASH]: 'forged', [TO_NAMESPACES]: 'elsewhere' },
+    // Data changed, a key added, our marks tampered with, and someone else's label added (merged
+    // in, so no write of the sidecar's in between can make it conflict).
+    await admin.patch(
+      Secrets,
+      a,
+      'tls',
+      {
+        metadata: { labels: { [SOURCE_LABEL]: 'true', team: 'keeps-this' }, annotations: { [CONTENT_HASH]: 'forged', [TO_NAMESPACES]: 'elsewhere' } },
+        data: { 'tls.crt': b64('EVIL'), injected: b64('x') },
       },
-      data: { 'tls.crt': b64('EVIL'), 'tls.key': b64('KEY'), injected: b64('x') },
-    });
+      'merge',
+    );
     const restored = await eventually('edit reverted', async () => {
       const o = await getOrUndefined(admin, Secrets, a, 'tls');
       const d = decoded(o);
