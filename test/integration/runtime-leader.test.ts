@@ -1,6 +1,7 @@
 // Leader election on a real Lease: one leader at a time, takeover once the lease runs out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
+import { isConflict } from '../../src/kube/errors.js';
 import { LeaderElector } from '../../src/kube/leader.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Leases } from '../../src/kube/resources.js';
@@ -135,8 +136,16 @@ describe('leader election', () => {
     let lost = false;
     try {
       await a.acquire(stopA.signal, () => (lost = true));
-      const lease = await client.get<KubeObject & { spec: Record<string, unknown> }>(Leases, ns, 'op3');
-      await client.update(Leases, { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder' } });
+      // a renews every retry period, so a read-modify-write may lose to a renewal: retry it then.
+      for (;;) {
+        const lease = await client.get<KubeObject & { spec: Record<string, unknown> }>(Leases, ns, 'op3');
+        try {
+          await client.update(Leases, { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder' } });
+          break;
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+        }
+      }
       await eventually('a steps down', () => lost, 30_000);
       expect(a.isLeader()).toBe(false);
     } finally {
