@@ -101,6 +101,7 @@ export class PodRunner {
   private readonly id: string;
   private readonly subnet: string;
   private stopped = false;
+  private probing = false;
 
   constructor(
     private readonly client: KubeClient,
@@ -270,10 +271,22 @@ export class PodRunner {
     this.writeStatus(key).catch(() => undefined);
   }
 
+  /**
+   * Every 0.5 s whatever periodSeconds says, so readiness shows quickly; one round at a time (a
+   * frozen Pod's probe takes its whole timeout), so each result counts once toward the thresholds.
+   */
   private async probeAll(): Promise<void> {
-    for (const [key, pods] of this.pods) {
-      const changed = await Promise.all(pods.map((p) => p.probe()));
-      if (changed.some(Boolean)) this.podChanged(key);
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      await Promise.all(
+        [...this.pods].map(async ([key, pods]) => {
+          const changed = await Promise.all(pods.map((p) => p.probe()));
+          if (changed.some(Boolean)) this.podChanged(key);
+        }),
+      );
+    } finally {
+      this.probing = false;
     }
   }
 

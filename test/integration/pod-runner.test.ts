@@ -159,6 +159,9 @@ describe('pod runner', () => {
     // The serving certificate came from the mounted Secret and verifies for the Service name.
     expect(await getReadyz(pod?.ip ?? '', ca, apiserverHost)).toBe(200);
     expect(listNetns().filter((n) => n.startsWith(`kpr${process.pid}-`))).toHaveLength(2);
+    // Mount points exist only inside the Pods' mount namespaces, never on the host.
+    expect(existsSync('/etc/kpr-test-apiserver')).toBe(false);
+    expect(existsSync('/var/lib/kpr-test-etcd')).toBe(false);
   });
 
   it('restarts the Pod when a Secret it mounts changes', async () => {
