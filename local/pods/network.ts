@@ -129,16 +129,18 @@ export function listNetns(): string[] {
     .filter(Boolean);
 }
 
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Removes namespaces and bridges of pod runners whose process is gone (ids start with the pid). */
 export function reapStale(): void {
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const alive = processAlive;
   for (const ns of listNetns()) {
     const m = /^kpr(\d+)[a-z]?-\d+$/.exec(ns);
     if (m && !alive(Number(m[1]))) tryRun(['netns', 'del', ns]);

@@ -15,7 +15,7 @@
 // Each exit is also a line in the Pod's log (podsOf().logPath):
 //   `--- container exited with code 1; restart 3 in 40s (<time>)`.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { KubeClient } from '../../src/kube/client.js';
@@ -25,7 +25,7 @@ import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Deployments, Secrets, Services } from '../../src/kube/resources.js';
 import { binaryPath, type BinaryName } from '../binaries.js';
 import { describeExit, formatDuration, type Termination } from './backoff.js';
-import { allocateId, allocateSubnet, claimId, claimSubnet, Network, reapStale, releaseId, releaseSubnet } from './network.js';
+import { allocateId, allocateSubnet, claimId, claimSubnet, Network, processAlive, reapStale, releaseId, releaseSubnet } from './network.js';
 import { Pod, type ContainerSpec, type PodSpec } from './pod.js';
 import { Routing, type PortForward } from './routing.js';
 
@@ -111,7 +111,12 @@ export class PodRunner {
     this.id = opts.network?.id ? claimId(opts.network.id) : allocateId();
     this.subnet = opts.network?.subnet ? claimSubnet(opts.network.subnet) : allocateSubnet();
     this.network = new Network(this.id, this.subnet);
-    this.workDir = mkdtempSync(path.join(os.tmpdir(), 'kcp-op-pods-'));
+    // Named by the id, so that a later runner can remove what a killed one left.
+    for (const d of readdirSync(os.tmpdir())) {
+      const m = /^kcp-op-pods-(\d+)[a-z]?-/.exec(d);
+      if (m && !processAlive(Number(m[1]))) rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
+    }
+    this.workDir = mkdtempSync(path.join(os.tmpdir(), `kcp-op-pods-${this.id}-`));
     const scope = { namespace: opts.namespace };
     this.deployments = new Informer<DeploymentObj>(client, Deployments, scope);
     this.services = new Informer(client, Services, scope);
