@@ -2,7 +2,7 @@
 // and follows readiness (a Pod frozen with SIGSTOP fails its probe, drops out of every hosts file,
 // and comes back after SIGCONT); forward() is `kubectl port-forward svc/...`; a host process run
 // with cluster DNS resolves Service names to ready Pods and still reaches 127.0.0.1.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import dns from 'node:dns/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -219,5 +219,21 @@ describe('pod runner: Service routing', () => {
       child.kill('SIGTERM');
       local.close();
     }
+  });
+
+  it('a second runner in the same process gets its own bridge and subnet', async () => {
+    const other = new PodRunner(admin, { namespace: await createNamespace(admin, 'kpr-routing-2') });
+    await other.start();
+    const bridges = () => execFileSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' }).split('\n').filter((l) => / kpr\d+[a-z]? /.test(l));
+    try {
+      const mine = bridges().filter((l) => l.includes(` kpr${process.pid}`));
+      expect(mine.map((l) => l.split(/\s+/)[1]).sort()).toEqual([`kpr${process.pid}`, `kpr${process.pid}a`]);
+      const subnets = mine.map((l) => /inet (\d+\.\d+\.\d+)\./.exec(l)?.[1]);
+      expect(new Set(subnets).size).toBe(2);
+      expect(() => new PodRunner(admin, { namespace: 'x', network: { id: `${process.pid}a` } })).toThrow(/in use/);
+    } finally {
+      await other.stop();
+    }
+    expect(bridges().filter((l) => l.includes(` kpr${process.pid}`)).map((l) => l.split(/\s+/)[1])).toEqual([`kpr${process.pid}`]);
   });
 });
