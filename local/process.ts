@@ -62,6 +62,17 @@ export class ManagedProcess {
     clearTimeout(timer);
   }
 
+  /** Sends a signal to the process group (SIGKILL: a crash, no cleanup); resolves once it exited. */
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    if (!this.running || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, signal);
+    } catch {
+      return;
+    }
+    await this.exited;
+  }
+
   wait(): Promise<number | null> {
     return this.exited;
   }

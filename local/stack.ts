@@ -1,0 +1,158 @@
+// A whole local installation in one object: a control plane (etcd + kube-apiserver), deploy/'s
+// namespace and RBAC, the pod runner for one namespace, and the operator and the sync sidecar as
+// processes under their own ServiceAccounts, the way a user runs them. `make dev` and the e2e
+// tests both stand on it.
+//
+// What stands in for a cluster here: the pod runner is the kubelet and the Deployment controller;
+// the operator runs on the host network (it reaches the API server on loopback and Pods over the
+// runner's bridge) with the runner's Service names in its /etc/hosts, which stands in for cluster
+// DNS; `forward()` is `kubectl port-forward svc/...`.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import type { KubeClient } from '../src/kube/client.js';
+import type { KubeObject } from '../src/kube/object.js';
+import { Namespaces } from '../src/kube/resources.js';
+import { binaryPath, repoRoot } from './binaries.js';
+import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { INSTALL_NAMESPACE, installRbac, serviceAccountKubeconfig } from './install.js';
+import { PodRunner } from './pods/runner.js';
+import { freePort } from './ports.js';
+import { ManagedProcess } from './process.js';
+
+export interface LocalStackOptions {
+  /** Names the control plane's directory and the processes' log files. */
+  name: string;
+  /** The namespace whose Deployments the pod runner runs (the kcp installation's namespace). */
+  namespace: string;
+  /** An already running control plane; by default one is started (and stopped with the stack). */
+  controlPlane?: ControlPlane;
+  /** Start the sync sidecar too (default false). */
+  sidecar?: boolean;
+  /** Extra operator flags. */
+  operatorArgs?: string[];
+  /** Operator and sidecar log level (default info). */
+  logLevel?: string;
+  /** Pod runner: first restart back-off (default the kubelet's 10 s). */
+  crashLoopBackOffMs?: number;
+}
+
+export class LocalStack {
+  operator: ManagedProcess | undefined;
+  sidecar: ManagedProcess | undefined;
+  operatorProbePort = 0;
+  sidecarProbePort = 0;
+  readonly logDir: string;
+
+  private constructor(
+    readonly opts: LocalStackOptions,
+    readonly cp: ControlPlane,
+    private readonly ownsControlPlane: boolean,
+    readonly admin: KubeClient,
+    readonly runner: PodRunner,
+  ) {
+    this.logDir = path.join(cp.dir, 'logs');
+    mkdirSync(this.logDir, { recursive: true });
+  }
+
+  get namespace(): string {
+    return this.opts.namespace;
+  }
+
+  static async start(opts: LocalStackOptions): Promise<LocalStack> {
+    const cp = opts.controlPlane ?? (await startControlPlane({ name: opts.name }));
+    try {
+      const admin = await cp.client(`local-stack-${opts.name}`);
+      await admin.apply(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: opts.namespace } }, 'local-stack');
+      installRbac(cp);
+      const runner = new PodRunner(admin, { namespace: opts.namespace, ...(opts.crashLoopBackOffMs ? { crashLoopBackOffMs: opts.crashLoopBackOffMs } : {}) });
+      await runner.start();
+      const stack = new LocalStack(opts, cp, !opts.controlPlane, admin, runner);
+      await stack.startOperator();
+      if (opts.sidecar) await stack.startSidecar();
+      return stack;
+    } catch (err) {
+      if (!opts.controlPlane) await cp.stop();
+      throw err;
+    }
+  }
+
+  /** The operator as a process under ServiceAccount kcp-operator, with cluster DNS. */
+  async startOperator(): Promise<ManagedProcess> {
+    if (this.operator?.running) throw new Error('the operator is already running');
+    const kubeconfig = await serviceAccountKubeconfig(this.cp, this.admin, 'kcp-operator', 24 * 3600);
+    this.operatorProbePort = await freePort();
+    this.operator = this.spawnEntry('operator', 'src/main.ts', [
+      `--kubeconfig=${kubeconfig}`,
+      `--health-probe-bind-address=127.0.0.1:${this.operatorProbePort}`,
+      '--leader-elect',
+      `--leader-election-namespace=${INSTALL_NAMESPACE}`,
+      ...(this.opts.operatorArgs ?? []),
+    ]);
+    return this.operator;
+  }
+
+  /** The sync sidecar as a process under ServiceAccount kcp-sync. */
+  async startSidecar(): Promise<ManagedProcess> {
+    if (this.sidecar?.running) throw new Error('the sidecar is already running');
+    const kubeconfig = await serviceAccountKubeconfig(this.cp, this.admin, 'kcp-sync', 24 * 3600);
+    this.sidecarProbePort = await freePort();
+    this.sidecar = this.spawnEntry('sync', 'sync/main.ts', [
+      `--kubeconfig=${kubeconfig}`,
+      `--namespace=${INSTALL_NAMESPACE}`,
+      `--health-probe-bind-address=127.0.0.1:${this.sidecarProbePort}`,
+    ]);
+    return this.sidecar;
+  }
+
+  private spawnEntry(name: string, entry: string, args: string[]): ManagedProcess {
+    const argv = [process.execPath, '--import', 'tsx', path.join(repoRoot, entry), ...args];
+    const [cmd, ...rest] = this.runner.withClusterDns(argv);
+    return ManagedProcess.start(name, cmd ?? '', rest, {
+      logPath: path.join(this.logDir, `${name}.log`),
+      env: { POD_NAMESPACE: INSTALL_NAMESPACE, LOG_LEVEL: this.opts.logLevel ?? 'info' },
+    });
+  }
+
+  /** `kubectl apply --server-side` into the stack's namespace, as the admin: objects or files. */
+  apply(what: KubeObject[] | { files: string[] }, fieldManager = 'local-stack'): Promise<string> {
+    const args = ['apply', '--server-side', `--field-manager=${fieldManager}`, '-n', this.namespace];
+    if ('files' in what) return this.kubectl([...args, ...what.files.flatMap((f) => ['-f', f])]);
+    return this.kubectl([...args, '-f', '-'], what.map((o) => stringify(o)).join('---\n'));
+  }
+
+  /**
+   * kubectl as the admin of this control plane; its stdout, or an error with its stderr. Never
+   * synchronous: the pod runner and the forwards live in this process and must keep running.
+   */
+  kubectl(args: string[], stdin?: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(binaryPath('kubectl'), ['--kubeconfig', this.cp.kubeconfigPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`kubectl ${args.join(' ')}: exit ${code}: ${stderr.trim()}`))));
+      child.stdin.end(stdin ?? '');
+    });
+  }
+
+  async logOf(name: 'operator' | 'sync'): Promise<string> {
+    return readFile(path.join(this.logDir, `${name}.log`), 'utf8').catch(() => '');
+  }
+
+  kubeConfig(): KubeConfig {
+    return this.cp.kubeConfig();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.operator?.stop(10_000), this.sidecar?.stop(10_000)]);
+    await this.runner.stop();
+    this.admin.close();
+    if (this.ownsControlPlane) await this.cp.stop();
+  }
+}
