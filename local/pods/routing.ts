@@ -1,4 +1,4 @@
-// Service routing of the pod runner, standing in for cluster DNS and kube-proxy: a Service name
+// Service routing of the pod runner, standing in for cluster DNS, ExternalDNS and kube-proxy: a Service name
 // leads to a ready Pod it selects, and to nothing while none is ready (as an Endpoints object lists
 // ready addresses only). Pods see it through their /etc/hosts; host processes through a hosts file
 // they bind-mount over /etc/hosts in a private mount namespace (clusterDnsPrefix), or through a
@@ -75,7 +75,7 @@ export class Routing {
       const ip = this.readyIps(n)[0];
       if (!ip) continue;
       const ns = this.namespace;
-      out.push([ip, [...(short ? [n] : []), `${n}.${ns}`, `${n}.${ns}.svc`, `${n}.${ns}.svc.${this.domain}`]]);
+      out.push([ip, [...(short ? [n] : []), `${n}.${ns}`, `${n}.${ns}.svc`, `${n}.${ns}.svc.${this.domain}`, ...publicNames(s)]]);
     }
     return out;
   }
@@ -167,4 +167,16 @@ export class Routing {
   clusterDnsPrefix(): string[] {
     return ['unshare', '--mount', '--propagation', 'private', 'bash', '-c', 'mount --bind "$1" /etc/hosts && shift && exec "$@"', 'cluster-dns', this.clusterHostsFile];
   }
+}
+
+/**
+ * The public names a Service asks ExternalDNS to publish (`external-dns.alpha.kubernetes.io/hostname`,
+ * comma-separated), which the runner resolves as well: it stands in for ExternalDNS and public DNS,
+ * so kcp reaching its own external URL (the front-proxy's public name) works as it would in a cluster.
+ */
+export const EXTERNAL_DNS_HOSTNAME = 'external-dns.alpha.kubernetes.io/hostname';
+
+function publicNames(s: KubeObject): string[] {
+  const v = s.metadata.annotations?.[EXTERNAL_DNS_HOSTNAME];
+  return v ? v.split(',').map((h) => h.trim().replace(/\.$/, '')).filter(Boolean) : [];
 }

@@ -241,20 +241,26 @@ export class PodRunner {
     const want = d.spec.replicas ?? 1;
     const hash = this.specHash(d);
     const keep = running.filter((p) => p.hash === hash);
-    const stale = running.filter((p) => p.hash !== hash);
-    // A rollout: the old Pods go first (the processes would fight over the same ports otherwise).
-    // They leave the Services before they stop.
-    this.pods.set(key, keep);
-    this.routing.refresh();
-    await Promise.all(stale.map((p) => p.stop(this.network)));
-    while (keep.length > want) {
-      const p = keep.pop();
+    const old = running.filter((p) => p.hash !== hash);
+    // Each Pod has its own network namespace, so old and new run side by side: a rollout is rolling,
+    // as the Deployment controller's defaults make it (maxSurge 25% rounded up, maxUnavailable 25%
+    // rounded down: for 1 or 2 replicas, one new Pod at a time and no ready Pod given up early).
+    const maxSurge = Math.max(1, Math.ceil(want * 0.25));
+    const maxUnavailable = Math.floor(want * 0.25);
+    const remove = async (p: Pod) => {
+      // It leaves the Services before it stops, as an endpoint is removed before the kubelet kills.
+      this.pods.set(key, (this.pods.get(key) ?? []).filter((x) => x !== p));
       this.routing.refresh();
-      await p?.stop(this.network);
-    }
+      await p.stop(this.network);
+    };
+    this.pods.set(key, [...keep, ...old]);
+    while (keep.length > want) await remove(keep.pop() as Pod);
     const labels = d.spec.template.metadata?.labels ?? {};
-    for (let i = keep.length; i < want; i++) {
-      const pod = new Pod(`${d.metadata.name}-${hash.slice(0, 6)}-${i}`, this.opts.namespace, labels, d.spec.template.spec, hash, this.workDir, () => this.podChanged(key), this.opts.crashLoopBackOffMs ? { initialMs: this.opts.crashLoopBackOffMs } : {});
+    const used = new Set(running.map((p) => p.name));
+    for (let i = 0; keep.length < want && keep.length + old.length < want + maxSurge; i++) {
+      const name = `${d.metadata.name}-${hash.slice(0, 6)}-${i}`;
+      if (used.has(name)) continue;
+      const pod = new Pod(name, this.opts.namespace, labels, d.spec.template.spec, hash, this.workDir, () => this.podChanged(key), this.opts.crashLoopBackOffMs ? { initialMs: this.opts.crashLoopBackOffMs } : {});
       try {
         pod.materialize(this.data);
       } catch {
@@ -264,9 +270,23 @@ export class PodRunner {
       if (this.stopped) return;
       pod.start(this.network, (c) => binaryPath((this.opts.binaryFor ?? defaultBinaryFor)(c)), { HOME: pod.dir }, this.routing.hostsEntries(true));
       keep.push(pod);
+      used.add(name);
+      this.pods.set(key, [...keep, ...old]);
+    }
+    // Old Pods go, unready ones first, as long as enough Pods stay ready.
+    old.sort((a, b) => Number(a.ready) - Number(b.ready));
+    while (old.length > 0) {
+      const ready = [...keep, ...old].filter((p) => p.ready).length;
+      const next = old[0] as Pod;
+      if (next.ready && ready - 1 < want - maxUnavailable) break;
+      old.shift();
+      await remove(next);
     }
     this.routing.refresh();
     await this.writeStatus(key);
+    // A rollout in progress: look again once new Pods had time to become ready (readiness
+    // changes do not enqueue the Deployment).
+    if (old.length > 0) return { requeueAfterMs: 1000 };
   }
 
   /** A Pod's container exited, restarted, or changed readiness. */
