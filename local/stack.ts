@@ -30,6 +30,8 @@ export interface LocalStackOptions {
   namespace: string;
   /** An already running control plane; by default one is started (and stopped with the stack). */
   controlPlane?: ControlPlane;
+  /** Start the operator (default true; false for a stack that only runs Pods, e.g. a benchmark's floor). */
+  operator?: boolean;
   /** Start the sync sidecar too (default false). */
   sidecar?: boolean;
   /** Extra operator flags. */
@@ -71,7 +73,7 @@ export class LocalStack {
       const runner = new PodRunner(admin, { namespace: opts.namespace, ...(opts.crashLoopBackOffMs ? { crashLoopBackOffMs: opts.crashLoopBackOffMs } : {}) });
       await runner.start();
       const stack = new LocalStack(opts, cp, !opts.controlPlane, admin, runner);
-      await stack.startOperator();
+      if (opts.operator ?? true) await stack.startOperator();
       if (opts.sidecar) await stack.startSidecar();
       return stack;
     } catch (err) {
