@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three tiers (DESIGN.md §8). Integration and e2e share one control plane per run, started by the
-// globalSetup; tests that need more clusters start their own through local/.
+// Three tiers (DESIGN.md §8). Integration tests share one control plane per run, started by the
+// globalSetup; tests that need more clusters start their own through local/. Each e2e file runs a
+// whole local stack with real kcp Pods, one file at a time (the machine has 2 cores).
 export default defineConfig({
   test: {
     projects: [
@@ -26,7 +27,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          globalSetup: ['test/env/global-setup.ts'],
+          // Each e2e file starts its own local stack (local/stack.ts): no shared control plane.
           testTimeout: 600_000,
           hookTimeout: 600_000,
           maxWorkers: 1,
