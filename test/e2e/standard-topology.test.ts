@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Secrets } from '../../src/kube/resources.js';
+import { LABEL_KUBECONFIG } from '../../src/pki/hierarchy.js';
 import { LocalStack } from '../../local/stack.js';
 import { eventually } from '../integration/helpers.js';
 import { KcpUser } from './kcp-user.js';
@@ -113,6 +114,54 @@ describe('standard topology on real kcp', () => {
     });
     const who = await bot.must(ws, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
     expect(who).toBe('system:serviceaccount:default:bot');
+  });
+
+  it('a Kubeconfig with authorization: its user may do what the bound roles allow in the target workspace and nothing else; deleting it removes the bindings', async () => {
+    const ws = 'root:e2e-a';
+    // kcp lets a user into a workspace only with the `access` verb on `/` there; beyond that, reading
+    // ConfigMaps and nothing else.
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'configmap-reader' },
+      rules: [
+        { nonResourceURLs: ['/'], verbs: ['access'] },
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] },
+      ],
+    };
+    await admin.must(ws, ['create', '-f', '-'], JSON.stringify(role));
+    await stack.apply([
+      {
+        apiVersion: 'operator.kcp.io/v1alpha1',
+        kind: 'Kubeconfig',
+        metadata: { name: 'alice' },
+        spec: {
+          username: 'alice',
+          validity: '24h',
+          secretRef: { name: 'alice-kubeconfig' },
+          target: { frontProxyRef: { name: 'front-proxy' } },
+          targetWorkspace: ws,
+          authorization: { clusterRoleBindings: { clusterRoles: ['configmap-reader'] } },
+        },
+      },
+    ]);
+    await waitAvailable(stack, ['kubeconfig/alice'], '180s');
+    const alice = await KcpUser.fromSecret(stack, 'alice-kubeconfig', forward.port);
+    // The operator binds the group every certificate of this Kubeconfig carries, in bindings it
+    // labels with the Kubeconfig's UID (as kcp-operator does).
+    const uid = (await stack.kubectl(['-n', NS, 'get', 'kubeconfig', 'alice', '-o', 'jsonpath={.metadata.uid}'])).trim();
+    const aliceBindings = async () => (await admin.must(ws, ['get', 'clusterrolebindings', '-l', `${LABEL_KUBECONFIG}=${uid}`, '-o', 'name'])).trim().split('\n').filter(Boolean);
+    await eventually('the operator bound alice in the target workspace', async () => (await aliceBindings()).length > 0, 120_000);
+    // RBAC in kcp is eventually consistent (the shard's authorizer caches bindings): a short wait.
+    await eventually('alice reads ConfigMaps', async () => (await alice.kubectl(ws, ['get', 'configmap', 'greeting', '-o', 'jsonpath={.data.hello}'])).stdout === 'e2e-a', 60_000);
+    const write = await alice.kubectl(ws, ['create', 'configmap', 'not-allowed', '--from-literal=a=b']);
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toMatch(/forbidden/i);
+    const elsewhere = await alice.kubectl('root:e2e-b', ['get', 'configmap', 'greeting']);
+    expect(elsewhere.code).not.toBe(0);
+    expect(elsewhere.stderr).toMatch(/forbidden/i);
+    await stack.kubectl(['-n', NS, 'delete', 'kubeconfig', 'alice', '--wait=true', '--timeout=180s']);
+    expect(await aliceBindings()).toEqual([]);
   });
 
   it('operator SIGKILL and restart: zero writes on the converged topology, kcp serves throughout, no CA changes', async () => {
