@@ -190,6 +190,9 @@ build_kcp() {
   for p in "${KCP_BINS[@]}"; do
     if [[ -L "$BIN_CACHE/kcp-$KCP_VERSION/$p" ]]; then rm -f "$BIN_CACHE/kcp-$KCP_VERSION/$p"; fi
   done
+  local cached=1
+  for p in "${KCP_BINS[@]}"; do [[ -x "$BIN_CACHE/kcp-$KCP_VERSION/$p" ]] || cached=0; done
+  if (( cached )); then log "kcp $KCP_VERSION: cached in $BIN_CACHE/kcp-$KCP_VERSION"; on_die=; return 0; fi
   if [[ -n "$src" ]]; then
     kube=$(sed -n 's/^[[:space:]]*k8s.io\/component-base v\(0\.[0-9]*\.[0-9]*\).*/\1/p' "$src/go.mod" | head -n1)
   else
