@@ -25,11 +25,10 @@ import {
   CACHE_TOPOLOGY,
   CacheClient,
   cacheTopology,
-  shardUser,
   widgetExport,
 } from './cache-topology.js';
 import { KcpUser } from './kcp-user.js';
-import { FRONT_PROXY_PORT, FRONT_PROXY_SERVICE, waitAvailable } from './topology.js';
+import { FRONT_PROXY_PORT, FRONT_PROXY_SERVICE, shardUser, waitAvailable } from './topology.js';
 
 const NS = 'kcp-e2e-cache';
 const BACKOFF_MS = 20_000;

@@ -11,8 +11,7 @@ import { Secrets } from '../../src/kube/resources.js';
 import { kubeconfigText, type KubeconfigFile } from '../../local/forwarded-kubeconfig.js';
 import type { LocalStack } from '../../local/stack.js';
 import { runKubectl, type KubectlResult } from '../integration/kubectl.js';
-import { KcpUser } from './kcp-user.js';
-import { sampleObjects, waitAvailable } from './topology.js';
+import { sampleObjects } from './topology.js';
 
 export const CACHE = 'cache';
 /** kcp-operator's names: Deployment and Service `<name>-cache-server`. */
@@ -37,20 +36,6 @@ export function cacheTopology(): KubeObject[] {
   return [...etcd, cacheServer, rootShard, shard, one('FrontProxy'), one('Kubeconfig')];
 }
 
-/** A generated kubeconfig straight to one shard (a Kubeconfig with shardRef), through a forward. */
-export async function shardUser(stack: LocalStack, shard: string): Promise<{ user: KcpUser; forward: { close(): Promise<void> } }> {
-  await stack.apply([
-    {
-      apiVersion: 'operator.kcp.io/v1alpha1',
-      kind: 'Kubeconfig',
-      metadata: { name: `${shard}-admin` },
-      spec: { username: `${shard}-admin`, groups: ['system:kcp:admin'], validity: '24h', secretRef: { name: `${shard}-admin-kubeconfig` }, target: { shardRef: { name: shard } } },
-    },
-  ]);
-  await waitAvailable(stack, [`kubeconfig/${shard}-admin`], '180s');
-  const forward = await stack.runner.forward(`${shard}-shard-kcp`, 6443);
-  return { user: await KcpUser.fromSecret(stack, `${shard}-admin-kubeconfig`, forward.port), forward };
-}
 
 /**
  * The cache server as the shards reach it: its Service (through a forward), the CA the shards

@@ -15,24 +15,10 @@ import { LABEL_KUBECONFIG } from '../../src/pki/hierarchy.js';
 import { LocalStack } from '../../local/stack.js';
 import { eventually } from '../integration/helpers.js';
 import { KcpUser } from './kcp-user.js';
-import { FRONT_PROXY_PORT, FRONT_PROXY_SERVICE, sampleObjects, STANDARD, waitAvailable } from './topology.js';
+import { FRONT_PROXY_PORT, FRONT_PROXY_SERVICE, sampleObjects, shardUser, STANDARD, waitAvailable } from './topology.js';
 
 const NS = 'kcp-e2e';
 
-/** A generated kubeconfig straight to one shard (a Kubeconfig with shardRef), through a forward. */
-async function shardUser(stack: LocalStack, shard: string): Promise<{ user: KcpUser; forward: { close(): Promise<void> } }> {
-  await stack.apply([
-    {
-      apiVersion: 'operator.kcp.io/v1alpha1',
-      kind: 'Kubeconfig',
-      metadata: { name: `${shard}-admin` },
-      spec: { username: `${shard}-admin`, groups: ['system:kcp:admin'], validity: '24h', secretRef: { name: `${shard}-admin-kubeconfig` }, target: { shardRef: { name: shard } } },
-    },
-  ]);
-  await waitAvailable(stack, [`kubeconfig/${shard}-admin`], '120s');
-  const forward = await stack.runner.forward(`${shard}-shard-kcp`, 6443);
-  return { user: await KcpUser.fromSecret(stack, `${shard}-admin-kubeconfig`, forward.port), forward };
-}
 
 describe('standard topology on real kcp', () => {
   let stack: LocalStack;

@@ -6,6 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../src/kube/object.js';
 import { repoRoot } from '../../local/binaries.js';
 import type { LocalStack } from '../../local/stack.js';
+import { KcpUser } from './kcp-user.js';
 
 export const SAMPLES = path.join(repoRoot, 'config/samples');
 
@@ -29,3 +30,18 @@ export async function waitAvailable(stack: LocalStack, refs: string[], timeout =
 export const STANDARD = ['rootshard/root', 'shard/shard-2', 'frontproxy/front-proxy', 'kubeconfig/kcp-admin'];
 export const FRONT_PROXY_SERVICE = 'front-proxy-front-proxy';
 export const FRONT_PROXY_PORT = 6443;
+
+/** A generated kubeconfig straight to one shard (a Kubeconfig with shardRef), through a forward. */
+export async function shardUser(stack: LocalStack, shard: string): Promise<{ user: KcpUser; forward: { close(): Promise<void> } }> {
+  await stack.apply([
+    {
+      apiVersion: 'operator.kcp.io/v1alpha1',
+      kind: 'Kubeconfig',
+      metadata: { name: `${shard}-admin` },
+      spec: { username: `${shard}-admin`, groups: ['system:kcp:admin'], validity: '24h', secretRef: { name: `${shard}-admin-kubeconfig` }, target: { shardRef: { name: shard } } },
+    },
+  ]);
+  await waitAvailable(stack, [`kubeconfig/${shard}-admin`], '180s');
+  const forward = await stack.runner.forward(`${shard}-shard-kcp`, 6443);
+  return { user: await KcpUser.fromSecret(stack, `${shard}-admin-kubeconfig`, forward.port), forward };
+}
