@@ -42,17 +42,27 @@ const FAILURES_PER_ROLLOUT = 5;
 
 const secs = (ms: number): string => `${ms < 0 ? '-' : '+'}${(Math.abs(ms) / 1000).toFixed(1)}s`;
 
+/** The first `n` lines, and how many more there were. */
+function head(lines: string[], n = 40): string[] {
+  return lines.length > n ? [...lines.slice(0, n), `  ... ${lines.length - n} more`] : lines;
+}
+
 function report(load: UserLoad, watch: RolloutWatch, t0: number): void {
   const rollouts = watch.rolloutsSince(t0);
-  console.log(`load: ${load.requests} requests, ${load.failures.length} failed; ${rollouts.length} rollouts (times from the start of the load)`);
-  for (const r of rollouts) {
-    const end = r.readyAt !== undefined ? `done ${secs(r.readyAt - t0)}` : r.superseded ? 'superseded' : 'not done';
-    console.log(`  rollout ${r.deployment} ${r.from}→${r.to} ${secs(r.at - t0)}, ${end}`);
-  }
-  for (const w of watch.degraded) console.log(`  fewer ready Pods than wanted: ${w.deployment} ${secs(w.from - t0)}..${w.to === undefined ? '?' : secs(w.to - t0)}`);
-  for (const [at, d, view] of watch.timeline) console.log(`  pods ${secs(at - t0)} ${d}: ${view}`);
-  if (watch.restarts.size > 0) console.log(`  container restarts: ${JSON.stringify([...watch.restarts])}`);
-  for (const f of load.failures) console.log(`  failed ${f.what} ${secs(f.start - t0)}..${secs(f.end - t0)}: ${f.error ?? ''}`);
+  const out = [`load: ${load.requests} requests, ${load.failures.length} failed; ${rollouts.length} rollouts (times from the start of the load)`];
+  out.push(
+    ...head(
+      rollouts.map((r) => {
+        const end = r.readyAt !== undefined ? `done ${secs(r.readyAt - t0)}` : r.superseded ? 'superseded' : 'not done';
+        return `  rollout ${r.deployment} ${r.from}→${r.to} ${secs(r.at - t0)}, ${end}`;
+      }),
+    ),
+  );
+  out.push(...head(watch.degraded.map((w) => `  fewer ready Pods than wanted: ${w.deployment} ${secs(w.from - t0)}..${w.to === undefined ? '?' : secs(w.to - t0)}`)));
+  out.push(...head(watch.timeline.map(([at, d, view]) => `  pods ${secs(at - t0)} ${d}: ${view}`), 60));
+  if (watch.restarts.size > 0) out.push(`  container restarts: ${JSON.stringify([...watch.restarts])}`);
+  out.push(...head(load.failures.map((f) => `  failed ${f.what} ${secs(f.start - t0)}..${secs(f.end - t0)}: ${f.error ?? ''}`)));
+  console.log(out.join('\n'));
 }
 
 describe('certificate renewal under load on real kcp', () => {
