@@ -28,6 +28,7 @@ export type * from './templates.js';
 export type * from './shard-common.js';
 export type * from './rootshard.js';
 export type * from './shard.js';
+export type * from './federation.js';
 export type * from './frontproxy.js';
 export type * from './cacheserver.js';
 export type * from './kubeconfig.js';

@@ -16,12 +16,13 @@ import {
 } from './common.js';
 import type { ExternalConfig, ImageSpec, LocalObjectReference, LoggingSpec } from './common.js';
 import type { API_GROUP_VERSION, ROOT_SHARD } from './names.js';
-import { array, boolean, object, string, type JSONSchemaProps } from './schema.js';
+import { array, boolean, extension, integer, object, string, type JSONSchemaProps } from './schema.js';
 import { commonShardProperties, logLevelRules, type CommonShardSpec } from './shard-common.js';
 import { statusSchema, WORKLOAD_PHASES, type CommonStatus, type WorkloadPhase } from './status.js';
 import { deploymentTemplate, serviceTemplate } from './templates.js';
 import type { DeploymentTemplate, ServiceTemplate } from './templates.js';
 import { DNS1123_SUBDOMAIN } from './formats.js';
+import { federationSchema, type RootShardFederation } from './federation.js';
 
 export const DEFAULT_ROOT_SHARD_PROXY_REPLICAS = 2;
 
@@ -39,6 +40,8 @@ export interface RootShardSpec extends CommonShardSpec {
   proxy?: RootShardProxySpec;
   /** Unset or empty: built-in PKI with a self-signed root CA. */
   certificates?: Certificates;
+  /** Ours: remote shards this installation accepts (docs/federation.md). */
+  federation?: RootShardFederation;
 }
 
 export interface RootShardCacheConfig {
@@ -69,6 +72,19 @@ export type RootShardPhase = WorkloadPhase;
 
 export interface RootShardStatus extends CommonStatus<RootShardPhase> {
   shards?: ShardReference[];
+  federatedShards?: FederatedShardStatus[];
+}
+
+/** Ours: a remote shard that asked to join, and what became of it. */
+export interface FederatedShardStatus {
+  name: string;
+  cluster: string;
+  namespace: string;
+  state: 'Joined' | 'Refused' | 'Pending';
+  reason?: string;
+  message?: string;
+  generation?: number;
+  notAfter?: string;
 }
 
 export interface ShardReference {
@@ -124,6 +140,7 @@ export function rootShardSpecSchema(): JSONSchemaProps {
           'Leave it unset (or empty) for the built-in PKI: the operator creates a self-signed root CA and never ' +
           'regenerates it. kcp-operator requires this field; here it is optional.',
       ),
+      federation: federationSchema(),
     },
     { required: ['etcd', 'external', 'cache'], rules: logLevelRules() },
   );
@@ -144,6 +161,26 @@ export function rootShardStatusSchema(): JSONSchemaProps {
           { required: ['name'] },
         ),
         { listType: 'map', listMapKeys: ['name'] },
+      ),
+      federatedShards: array(
+        extension('Shards on other clusters that asked to join (spec.federation), and what became of their requests.'),
+        object(
+          'A remote shard\'s join request.',
+          {
+            name: string('Name of the Shard.', { maxLength: 253 }),
+            cluster: string('The cluster it runs on (as its sync sidecar names itself).', { maxLength: 253 }),
+            namespace: string('Its namespace there.', { maxLength: 253 }),
+            state: string('`Joined`: its certificates are signed; `Refused`: nothing was signed (see reason); `Pending`: not decided yet.', {
+              enum: ['Joined', 'Refused', 'Pending'],
+            }),
+            reason: string('Why, in one CamelCase word.', { maxLength: 128 }),
+            message: string('Why, for people.', { maxLength: 1024 }),
+            generation: integer('The request generation last signed.', { format: 'int64' }),
+            notAfter: string('When the earliest certificate signed for it expires.', { format: 'date-time' }),
+          },
+          { required: ['name', 'cluster', 'namespace', 'state'] },
+        ),
+        { listType: 'map', listMapKeys: ['name'], maxItems: 1024 },
       ),
     },
   );

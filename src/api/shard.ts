@@ -2,6 +2,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 
 import { localRef } from './common.js';
+import { joinRefSchema, type JoinReference } from './federation.js';
 import type { LocalObjectReference } from './common.js';
 import type { API_GROUP_VERSION, SHARD } from './names.js';
 import { object, rule, type JSONSchemaProps } from './schema.js';
@@ -17,8 +18,13 @@ export interface Shard {
 }
 
 export interface ShardSpec extends CommonShardSpec {
-  rootShard: RootShardConfig;
+  rootShard: ShardRootShardConfig;
   cache?: ShardCacheConfig;
+}
+
+/** A Shard's rootShard: a local RootShard, or (ours) a remote one's join ConfigMap. */
+export interface ShardRootShardConfig extends RootShardConfig {
+  joinRef?: JoinReference;
 }
 
 /** Which RootShard a Shard or FrontProxy belongs to. */
@@ -55,7 +61,22 @@ export function shardSpecSchema(): JSONSchemaProps {
     'Desired state of an additional shard of a kcp installation.',
     {
       ...commonShardProperties('shard'),
-      rootShard: rootShardConfig('The installation this shard joins.'),
+      rootShard: object(
+        'The installation this shard joins: a RootShard in this namespace (`ref`), or one elsewhere through its ' +
+          'published join ConfigMap (`joinRef`, ours).',
+        { ref: localRef('The RootShard, in the same namespace.', 'RootShard'), joinRef: joinRefSchema() },
+        {
+          rules: [
+            rule('has(self.ref) || has(self.joinRef)', 'rootShard.ref is required: name the RootShard (in the same namespace) to join, or set rootShard.joinRef', {
+              fieldPath: '.ref',
+              reason: 'FieldValueRequired',
+            }),
+            rule('!(has(self.ref) && has(self.joinRef))', 'rootShard: set either ref (a local RootShard) or joinRef (a remote one), not both', {
+              fieldPath: '.joinRef',
+            }),
+          ],
+        },
+      ),
       cache: object(
         'The cache server this shard uses. Unset: the same cache as its RootShard.',
         { ref: localRef('A CacheServer in the same namespace.', 'CacheServer') },

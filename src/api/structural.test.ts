@@ -228,7 +228,10 @@ describe('extensions', () => {
         'Kubeconfig.status.notAfter',
         'Kubeconfig.status.observedGeneration',
         'Kubeconfig.status.renewalTime',
+        'RootShard.spec.federation',
+        'RootShard.status.federatedShards',
         'RootShard.status.observedGeneration',
+        'Shard.spec.rootShard.joinRef',
         'Shard.status.observedGeneration',
       ].sort(),
     );
