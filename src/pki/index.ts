@@ -7,3 +7,4 @@ export * from './hierarchy.js';
 export * from './bundle.js';
 export * from './renewal.js';
 export * from './issue.js';
+export * from './csr.js';

@@ -134,7 +134,7 @@ function assemble(p: Prepared, signature: Buffer): string {
 }
 
 /** The signature algorithm is fixed by the issuer's key: one code path for RSA, ECDSA and Ed25519. */
-function signatureScheme(key: KeyObject): { algorithmIdentifier: Asn1; hash: string | null } {
+export function signatureScheme(key: KeyObject): { algorithmIdentifier: Asn1; hash: string | null } {
   const spec = keySpecOf(key);
   switch (spec.algorithm) {
     case 'RSA':
@@ -162,7 +162,7 @@ function randomSerial(): Buffer {
   return b;
 }
 
-function spkiNode(publicKey: KeyObject): { node: Asn1; keyId: Buffer } {
+export function spkiNode(publicKey: KeyObject): { node: Asn1; keyId: Buffer } {
   const node = fromDer(publicKey.export({ type: 'spki', format: 'der' }));
   return { node, keyId: keyIdentifier(node) };
 }
@@ -190,6 +190,46 @@ function keyUsageValue(usages: readonly KeyUsage[]): Asn1 {
 }
 
 const DNS_NAME = /^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/;
+
+/** Checks DNS names and IP literals for a SAN; returns the iPAddress bytes, in the order given. */
+export function validateSans(dnsNames: readonly string[], ipAddresses: readonly string[], label: string | undefined): Buffer[] {
+  for (const d of dnsNames) {
+    if (!DNS_NAME.test(d)) throw new PkiError(`invalid DNS name ${JSON.stringify(d)}`, label);
+  }
+  return ipAddresses.map((ip) => {
+    try {
+      return ipToBytes(ip);
+    } catch {
+      throw new PkiError(`invalid IP address ${JSON.stringify(ip)}`, label);
+    }
+  });
+}
+
+export interface UsageAndSans {
+  keyUsages: readonly KeyUsage[];
+  extKeyUsages: readonly ExtKeyUsage[];
+  dnsNames: readonly string[];
+  ipBytes: readonly Buffer[];
+  emptySubject: boolean;
+}
+
+/** KeyUsage (critical), ExtKeyUsage and subjectAltName extensions, each only when non-empty, in that order. */
+export function usageAndSanExtensions(u: UsageAndSans): Asn1[] {
+  const extensions: Asn1[] = [];
+  if (u.keyUsages.length > 0) extensions.push(extension(OID.keyUsage, true, keyUsageValue(u.keyUsages)));
+  if (u.extKeyUsages.length > 0) {
+    extensions.push(extension(OID.extKeyUsage, false, seq(u.extKeyUsages.map((e) => oid(EXT_KEY_USAGE_OIDS[e])))));
+  }
+  if (u.dnsNames.length + u.ipBytes.length > 0) {
+    const names = [
+      ...u.dnsNames.map((d) => implicitPrimitive(2, d)),
+      ...u.ipBytes.map((b) => implicitPrimitive(7, toBinary(b))),
+    ];
+    // RFC 5280 §4.2.1.6: with an empty subject the SAN extension is critical.
+    extensions.push(extension(OID.subjectAltName, u.emptySubject, seq(names)));
+  }
+  return extensions;
+}
 
 interface IssuerInfo {
   name: Asn1;
@@ -240,16 +280,7 @@ function prepare(request: CertificateRequest, issuer: Issuer, now: Date): Prepar
   const dnsNames = request.dnsNames ?? [];
   const ipAddresses = request.ipAddresses ?? [];
 
-  for (const d of dnsNames) {
-    if (!DNS_NAME.test(d)) throw new PkiError(`invalid DNS name ${JSON.stringify(d)}`, label);
-  }
-  const ipBytes = ipAddresses.map((ip) => {
-    try {
-      return ipToBytes(ip);
-    } catch {
-      throw new PkiError(`invalid IP address ${JSON.stringify(ip)}`, label);
-    }
-  });
+  const ipBytes = validateSans(dnsNames, ipAddresses, label);
   if (request.pathLen !== undefined && (!isCA || !Number.isInteger(request.pathLen) || request.pathLen < 0)) {
     throw new PkiError('pathLen requires isCA and must be a non-negative integer', label);
   }
@@ -288,21 +319,8 @@ function prepare(request: CertificateRequest, issuer: Issuer, now: Date): Prepar
       true,
       seq(isCA ? [bool(true), ...(request.pathLen === undefined ? [] : [smallInteger(request.pathLen)])] : []),
     ),
+    ...usageAndSanExtensions({ keyUsages, extKeyUsages: request.extKeyUsages ?? [], dnsNames, ipBytes, emptySubject }),
   ];
-  if (keyUsages.length > 0) extensions.push(extension(OID.keyUsage, true, keyUsageValue(keyUsages)));
-  if ((request.extKeyUsages ?? []).length > 0) {
-    extensions.push(
-      extension(OID.extKeyUsage, false, seq((request.extKeyUsages ?? []).map((u) => oid(EXT_KEY_USAGE_OIDS[u])))),
-    );
-  }
-  if (hasSans) {
-    const names = [
-      ...dnsNames.map((d) => implicitPrimitive(2, d)),
-      ...ipBytes.map((b) => implicitPrimitive(7, toBinary(b))),
-    ];
-    // RFC 5280 §4.2.1.6: with an empty subject the SAN extension is critical.
-    extensions.push(extension(OID.subjectAltName, emptySubject, seq(names)));
-  }
   extensions.push(extension(OID.subjectKeyIdentifier, false, octets(spki.keyId)));
   extensions.push(extension(OID.authorityKeyIdentifier, false, seq([implicitPrimitive(0, toBinary(iss.keyId))])));
 
@@ -382,6 +400,46 @@ export function parseCertificate(pem: string, what?: string): ParsedCertificate 
 
 const KNOWN_EKU = new Map<string, string>(Object.entries(EXT_KEY_USAGE_OIDS).map(([k, v]) => [v, k]));
 
+/** The extnValue of a BasicConstraints extension. */
+export function decodeBasicConstraints(der: Buffer): { isCA: boolean; pathLen: number | undefined } {
+  let isCA = false;
+  let pathLen: number | undefined;
+  for (const n of children(fromDer(der))) {
+    if (isUniversal(n, Asn1Type.BOOLEAN)) isCA = bytesOf(n)[0] !== 0;
+    else if (isUniversal(n, Asn1Type.INTEGER)) pathLen = parseInt(bytesOf(n).toString('hex') || '0', 16);
+  }
+  return { isCA, pathLen };
+}
+
+/** The extnValue of a KeyUsage extension, in bit order. */
+export function decodeKeyUsage(der: Buffer): KeyUsage[] {
+  const keyUsages: KeyUsage[] = [];
+  const b = bytesOf(fromDer(der)).subarray(1);
+  KEY_USAGE_BITS.forEach((u, i) => {
+    if (((b[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0) keyUsages.push(u);
+  });
+  return keyUsages;
+}
+
+/** The extnValue of an ExtKeyUsage extension: known names, or the dotted OID for others, in order. */
+export function decodeExtKeyUsage(der: Buffer): string[] {
+  return children(fromDer(der)).map((n) => {
+    const o = readOid(n);
+    return KNOWN_EKU.get(o) ?? o;
+  });
+}
+
+/** The extnValue of a subjectAltName extension; entries other than dNSName and iPAddress are returned as nodes. */
+export function decodeSubjectAltName(der: Buffer): { dnsNames: string[]; ipAddresses: string[]; others: Asn1[] } {
+  const out = { dnsNames: [] as string[], ipAddresses: [] as string[], others: [] as Asn1[] };
+  for (const n of children(fromDer(der))) {
+    if (isContext(n, 2)) out.dnsNames.push(bytesOf(n).toString('latin1'));
+    else if (isContext(n, 7)) out.ipAddresses.push(bytesToIp(bytesOf(n)));
+    else out.others.push(n);
+  }
+  return out;
+}
+
 function parseCertificateDer(der: Buffer, what: string | undefined): ParsedInternal {
   let x509: X509Certificate;
   try {
@@ -406,43 +464,14 @@ function parseCertificateDer(der: Buffer, what: string | undefined): ParsedInter
       exts.set(readOid(parts[0]), bytesOf(parts[parts.length - 1]));
     }
 
-    let isCA = false;
-    let pathLen: number | undefined;
     const bc = exts.get(OID.basicConstraints);
-    if (bc !== undefined) {
-      for (const n of children(fromDer(bc))) {
-        if (isUniversal(n, Asn1Type.BOOLEAN)) isCA = bytesOf(n)[0] !== 0;
-        else if (isUniversal(n, Asn1Type.INTEGER)) pathLen = parseInt(bytesOf(n).toString('hex') || '0', 16);
-      }
-    }
-
-    const keyUsages: KeyUsage[] = [];
+    const { isCA, pathLen } = bc === undefined ? { isCA: false, pathLen: undefined } : decodeBasicConstraints(bc);
     const ku = exts.get(OID.keyUsage);
-    if (ku !== undefined) {
-      const b = bytesOf(fromDer(ku)).subarray(1);
-      KEY_USAGE_BITS.forEach((u, i) => {
-        if (((b[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0) keyUsages.push(u);
-      });
-    }
-
-    const extKeyUsages: string[] = [];
+    const keyUsages = ku === undefined ? [] : decodeKeyUsage(ku);
     const eku = exts.get(OID.extKeyUsage);
-    if (eku !== undefined) {
-      for (const n of children(fromDer(eku))) {
-        const o = readOid(n);
-        extKeyUsages.push(KNOWN_EKU.get(o) ?? o);
-      }
-    }
-
-    const dnsNames: string[] = [];
-    const ipAddresses: string[] = [];
+    const extKeyUsages = eku === undefined ? [] : decodeExtKeyUsage(eku);
     const san = exts.get(OID.subjectAltName);
-    if (san !== undefined) {
-      for (const n of children(fromDer(san))) {
-        if (isContext(n, 2)) dnsNames.push(bytesOf(n).toString('latin1'));
-        else if (isContext(n, 7)) ipAddresses.push(bytesToIp(bytesOf(n)));
-      }
-    }
+    const { dnsNames, ipAddresses } = san === undefined ? { dnsNames: [], ipAddresses: [] } : decodeSubjectAltName(san);
 
     const skiRaw = exts.get(OID.subjectKeyIdentifier);
     const subjectKeyIdBytes = skiRaw === undefined ? undefined : bytesOf(fromDer(skiRaw));
