@@ -6,7 +6,8 @@ import { EventRecorder } from '../kube/events.js';
 import type { Informer } from '../kube/informer.js';
 import type { Manager } from '../kube/manager.js';
 import type { KubeObject } from '../kube/object.js';
-import { Deployments, Secrets, Services, type ResourceType } from '../kube/resources.js';
+import { ConfigMaps, Deployments, Secrets, Services, type ResourceType } from '../kube/resources.js';
+import { ORIGIN_CLUSTER_LABEL } from '../../sync/keys.js';
 
 export const FIELD_MANAGER = 'kcp-operator-ts';
 
@@ -38,6 +39,8 @@ export interface ControllerContext {
   secrets: Informer<KubeObject>;
   deployments: Informer<KubeObject>;
   services: Informer<KubeObject>;
+  /** Replicas the sync sidecar made here (join info, join requests, join responses). */
+  replicas: Informer<KubeObject>;
 }
 
 export function controllerContext(manager: Manager, settings: OperatorSettings): ControllerContext {
@@ -55,6 +58,8 @@ export function controllerContext(manager: Manager, settings: OperatorSettings):
     secrets: manager.informer(Secrets, scope),
     deployments: manager.informer(Deployments, { ...scope, labelSelector: 'app.kubernetes.io/managed-by=kcp-operator' }),
     services: manager.informer(Services, { ...scope, labelSelector: 'app.kubernetes.io/managed-by=kcp-operator' }),
+    // Only the sidecar's replicas (label-selected), never every ConfigMap.
+    replicas: manager.informer(ConfigMaps, { ...scope, labelSelector: ORIGIN_CLUSTER_LABEL }),
   };
   // Our own writes reach the caches at once, so a reconcile right after a write does not repeat it.
   const pairs: Array<[ResourceType, Informer<KubeObject>]> = [

@@ -13,18 +13,29 @@ import { certificatesCondition } from './component-status.js';
 import { ensureCertManagerCertificate } from './cert-manager.js';
 import { controllerContext, RootShards, type ControllerContext, type OperatorSettings } from './context.js';
 import { certificateTemplatesFor } from './templates.js';
+import { federatedShardsOf, reconcileRootFederation } from './federation-root.js';
+import { configMapInformer } from './watches.js';
+import { REQUEST_KEY } from '../federation/protocol.js';
 import { applyShardWorkload } from './shard-workload.js';
 import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 
 const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'RootShard' };
 
-export function shardsOf(ctx: ControllerContext, rs: KubeObject): string[] {
+/** The Shard objects of this RootShard's namespace that join it. */
+export function localShardsOf(ctx: ControllerContext, rs: KubeObject): string[] {
   return ctx.shards
     .list(rs.metadata.namespace)
     .filter((s) => (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name === rs.metadata.name)
     .map((s) => s.metadata.name ?? '')
     .sort();
+}
+
+/** Every shard of the installation besides the root: local ones and those joined from elsewhere (federation). */
+export function shardsOf(ctx: ControllerContext, rs: KubeObject): string[] {
+  const local = localShardsOf(ctx, rs);
+  const remote = federatedShardsOf(ctx, rs.metadata.namespace, rs.metadata.name ?? '').filter((n) => !local.includes(n));
+  return [...local, ...remote].sort();
 }
 
 export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileRequest): Promise<ReconcileResult | void> {
@@ -87,8 +98,13 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
       : deploymentAvailable(workload.deployment, gen),
   );
   conditions.push(...unsupportedCondition(unsupportedShardFields(spec), gen));
-  const status = buildStatus({ obj: rs, conditions, failure, extra: { shards: shards.map((name) => ({ name })) } });
+  const federation = await reconcileRootFederation(ctx, model.owner, spec, certs.data, req.log);
+  conditions.push(...federation.conditions);
+  const extra: Record<string, unknown> = { shards: localShardsOf(ctx, rs).map((name) => ({ name })) };
+  if (spec.federation || federation.federatedShards.length > 0) extra.federatedShards = federation.federatedShards;
+  const status = buildStatus({ obj: rs, conditions, failure, extra });
   await writeStatus(ctx, RootShards, rs, status);
+  if (federation.requeueAfterMs !== undefined) return { requeueAfterMs: Math.min(federation.requeueAfterMs, certs.requeueAfterMs ?? Infinity) };
   // cert-manager may be installed later; nothing we watch would tell us, so look again now and then.
   if (failure?.reason === 'CertManagerNotInstalled') return { requeueAfterMs: 60_000 };
   if (!certs.ready && !failure) return { requeueAfterMs: Math.min(certs.requeueAfterMs ?? 5000, 5000) };
@@ -111,6 +127,17 @@ export function setupRootShardController(manager: Manager, settings: OperatorSet
     const ref = (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
     return ref ? [`${s.metadata.namespace}/${ref}`] : [];
   });
+  // Federation: join requests arriving (replicas, in a RootShard's request namespace) and our own
+  // published documents changing.
+  c.watchMapped(ctx.replicas, (cm) => {
+    if ((cm.data as Record<string, string> | undefined)?.[REQUEST_KEY] === undefined) return [];
+    const fed = (rs: KubeObject) => (rs.spec as RootShardSpec).federation;
+    return ctx.rootShards
+      .list()
+      .filter((rs) => fed(rs) && (fed(rs)?.requestNamespace ?? rs.metadata.namespace) === cm.metadata.namespace)
+      .map(objectKey);
+  });
+  c.watchOwned(configMapInformer(ctx), API_VERSION_KIND);
   const usingCache = (ns: string | undefined, cs: string | undefined) =>
     cs ? ctx.rootShards.list(ns).filter((rs) => (rs.spec as RootShardSpec).cache?.ref?.name === cs).map(objectKey) : [];
   c.watchMapped(ctx.cacheServers, (cs) => usingCache(cs.metadata.namespace, cs.metadata.name));

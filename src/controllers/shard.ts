@@ -19,6 +19,9 @@ import { applyShardWorkload } from './shard-workload.js';
 import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
+import { reconcileFederatedShard } from './federation-shard.js';
+import { configMapInformer } from './watches.js';
+import { responseConfigMapName } from '../federation/protocol.js';
 
 const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'Shard' };
 
@@ -28,6 +31,7 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
   const spec = shard.spec as ShardSpec;
   const ns = shard.metadata.namespace ?? '';
   const gen = shard.metadata.generation;
+  if (spec.rootShard?.joinRef) return reconcileFederatedShard(ctx, shard, req);
   const rootName = spec.rootShard?.ref?.name;
   const root = rootName ? ctx.rootShards.getByName(ns, rootName) : undefined;
   const rootSpec = root?.spec as RootShardSpec | undefined;
@@ -133,6 +137,13 @@ export function setupShardController(manager: Manager, settings: OperatorSetting
   c.watchMapped(ctx.cacheServers, (cs) => usingCache(cs.metadata.namespace, cs.metadata.name));
   // The CacheServer's mounted Secrets: a renewal re-renders the shard so its Pods roll.
   c.watchMapped(ctx.secrets, (s) => usingCache(s.metadata.namespace, s.metadata.labels?.[LABEL_CACHE_SERVER]));
+  // Federation: the join info and the join response (replicas), and our own join request.
+  ctx.shards.addIndex('joinRef', (s) => {
+    const ref = (s.spec as ShardSpec | undefined)?.rootShard?.joinRef?.name;
+    return ref ? [`${s.metadata.namespace}/${ref}`, `${s.metadata.namespace}/${responseConfigMapName(s.metadata.name ?? '')}`] : [];
+  });
+  c.watchMapped(ctx.replicas, (cm) => ctx.shards.byIndex('joinRef', objectKey(cm)).map(objectKey));
+  c.watchOwned(configMapInformer(ctx), API_VERSION_KIND);
   manager.add(c);
   return c;
 }

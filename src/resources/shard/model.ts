@@ -3,7 +3,8 @@
 // must trust. RootShard and Shard render through the same code; `kind` tells them apart.
 import type { RootShardSpec } from '../../api/rootshard.js';
 import type { CommonShardSpec } from '../../api/shard-common.js';
-import { DEFAULT_CLUSTER_DOMAIN, rootCASecretName, rootShardCAName } from '../../pki/hierarchy.js';
+import { DEFAULT_CLUSTER_DOMAIN, rootCASecretName, rootShardCAName, type CAName } from '../../pki/hierarchy.js';
+import { federatedCASecretName } from '../federation/objects.js';
 import type { KubeObject } from '../../kube/object.js';
 
 export interface ShardModel {
@@ -17,6 +18,8 @@ export interface ShardModel {
   cacheServer?: string;
   /** With auth.serviceAccount.enabled: every other shard of the installation (RootShard included). */
   serviceAccountPeers: string[];
+  /** Joined from elsewhere (spec.rootShard.joinRef): the installation's CA certificates are local copies without keys. */
+  federated?: boolean;
 }
 
 export const SECURE_PORT = 6443;
@@ -54,12 +57,18 @@ export function privateExternalURL(root: RootShardSpec): string {
 export function secretNames(m: ShardModel) {
   const rs = m.root.name;
   const own = m.name;
+  const ca = (c: CAName) =>
+    m.federated
+      ? federatedCASecretName(own, c)
+      : c === 'root'
+        ? rootCASecretName({ name: rs, caSecretRef: m.root.spec.certificates?.caSecretRef?.name })
+        : rootShardCAName(rs, c);
   return {
-    rootCA: rootCASecretName({ name: rs, caSecretRef: m.root.spec.certificates?.caSecretRef?.name }),
-    serverCA: rootShardCAName(rs, 'server'),
-    clientCA: rootShardCAName(rs, 'client'),
-    requestHeaderCA: rootShardCAName(rs, 'requestheader-client'),
-    serviceAccountCA: rootShardCAName(rs, 'service-account'),
+    rootCA: ca('root'),
+    serverCA: ca('server'),
+    clientCA: ca('client'),
+    requestHeaderCA: ca('requestheader-client'),
+    serviceAccountCA: ca('service-account'),
     server: `${own}-server`,
     serviceAccount: `${own}-service-account`,
     client: `${own}-client`,
