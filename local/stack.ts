@@ -7,6 +7,13 @@
 // the operator runs on the host network (it reaches the API server on loopback and Pods over the
 // runner's bridge) with the runner's Service names in its /etc/hosts, which stands in for cluster
 // DNS; `forward()` is `kubectl port-forward svc/...`.
+//
+// Two clusters (multi-cluster federation): a second stack started with `peerOf: first` has its own
+// control plane and runner, but its Pods join the first's bridge and the two runners are peered, so
+// Pods and operators of each resolve the other's Services by FQDN and ExternalDNS names and reach them.
+// That stands in for the network between clusters (one flat L2 segment instead of routed cluster
+// networks) and for cross-cluster DNS (multi-cluster Services, ExternalDNS or published load
+// balancer names); see local/pods/network.ts and routing.ts. Either stack may stop first.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -40,6 +47,11 @@ export interface LocalStackOptions {
   logLevel?: string;
   /** Pod runner: first restart back-off (default the kubelet's 10 s). */
   crashLoopBackOffMs?: number;
+  /**
+   * Another stack (another cluster, in another namespace) whose Pod network this one's runner joins
+   * and with which it peers (PodRunner `network: { join }` and peer()). Stops in either order.
+   */
+  peerOf?: LocalStack;
 }
 
 export class LocalStack {
@@ -70,12 +82,26 @@ export class LocalStack {
       const admin = await cp.client(`local-stack-${opts.name}`);
       await admin.apply(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: opts.namespace } }, 'local-stack');
       installRbac(cp);
-      const runner = new PodRunner(admin, { namespace: opts.namespace, ...(opts.crashLoopBackOffMs ? { crashLoopBackOffMs: opts.crashLoopBackOffMs } : {}) });
-      await runner.start();
-      const stack = new LocalStack(opts, cp, !opts.controlPlane, admin, runner);
-      if (opts.operator ?? true) await stack.startOperator();
-      if (opts.sidecar) await stack.startSidecar();
-      return stack;
+      const runner = new PodRunner(admin, {
+        namespace: opts.namespace,
+        ...(opts.crashLoopBackOffMs ? { crashLoopBackOffMs: opts.crashLoopBackOffMs } : {}),
+        ...(opts.peerOf ? { network: { join: opts.peerOf.runner } } : {}),
+      });
+      let stack: LocalStack | undefined;
+      try {
+        await runner.start();
+        if (opts.peerOf) runner.peer(opts.peerOf.runner);
+        stack = new LocalStack(opts, cp, !opts.controlPlane, admin, runner);
+        if (opts.operator ?? true) await stack.startOperator();
+        if (opts.sidecar) await stack.startSidecar();
+        return stack;
+      } catch (err) {
+        // Nothing of a failed start outlives it: the runner could hold a bridge and a peering another stack uses.
+        await Promise.all([stack?.operator?.stop(10_000), stack?.sidecar?.stop(10_000)]);
+        await runner.stop();
+        admin.close();
+        throw err;
+      }
     } catch (err) {
       if (!opts.controlPlane) await cp.stop();
       throw err;

@@ -1,7 +1,16 @@
 // Pod networking for the pod runner: one Linux bridge, and per Pod a network namespace joined to it
-// with a veth pair and an address from a private /24. Names carry the runner's id, the owning
-// process's pid plus a letter for each further runner in that process, so a later run can find and
+// with a veth pair and an address from a private /24. Names carry the network's id, the owning
+// process's pid plus a letter for each further network in that process, so a later run can find and
 // remove what a crashed one left behind, and two runners in one process (two clusters) do not meet.
+//
+// Several runners (clusters) may share one Network: the runner of a second cluster joins the first's
+// (PodRunnerOptions.network.join), its Pods get addresses from the same /24 and the same bridge, and
+// every Pod reaches every other one directly. That stands in for the network between clusters: in
+// reality each cluster has its own routed Pod network and cross-cluster traffic goes through routes,
+// a mesh or load balancers; here it is one flat L2 segment (no routing between bridges is needed, and
+// none is available: ip_forward may be off). The Network counts its users (retain/release): the
+// bridge goes, and its id and subnet are given back, when the last runner using it stops, whichever
+// that is. Stale-reaping goes by the pid in the name, so it never takes a bridge of a live process.
 import { execFileSync } from 'node:child_process';
 
 const run = (args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
@@ -22,8 +31,25 @@ export class Network {
   readonly bridge: string;
   private next = 2;
   private readonly free: number[] = [];
+  private users = 0;
+  private up = false;
+  private closed = false;
 
-  /** `subnet` is the first three octets, e.g. "10.213.7"; the bridge takes .1. */
+  /**
+   * A network with a claimed id and subnet (given or allocated), which release() by its last user
+   * gives back. `subnet` is the first three octets, e.g. "10.213.7"; the bridge takes .1.
+   */
+  static claim(opts: { id?: string; subnet?: string } = {}): Network {
+    const id = opts.id ? claimId(opts.id) : allocateId();
+    try {
+      return new Network(id, opts.subnet ? claimSubnet(opts.subnet) : allocateSubnet());
+    } catch (err) {
+      releaseId(id);
+      throw err;
+    }
+  }
+
+  /** `subnet` is the first three octets, e.g. "10.213.7"; the bridge takes .1. Claims nothing (see claim()). */
   constructor(
     readonly id: string,
     readonly subnet: string,
@@ -31,11 +57,40 @@ export class Network {
     this.bridge = `kpr${id}`;
   }
 
+  /** How many runners use this network. */
+  get userCount(): number {
+    return this.users;
+  }
+
+  /** A runner starts using this network (before setUp); throws once the last user has released it. */
+  retain(): this {
+    if (this.closed) throw new Error(`pod runner: network ${this.bridge} is gone (its last runner stopped)`);
+    this.users++;
+    return this;
+  }
+
+  /**
+   * A runner stops using this network (its Pods removed already). The last one tears it down and
+   * gives back its id and subnet; true then.
+   */
+  release(): boolean {
+    if (this.closed || --this.users > 0) return false;
+    this.closed = true;
+    this.tearDown();
+    releaseId(this.id);
+    releaseSubnet(this.subnet);
+    return true;
+  }
+
+  /** Creates the bridge, once: a runner joining a network that is up already leaves it as it is. */
   setUp(): void {
+    if (this.up) return;
+    if (this.closed) throw new Error(`pod runner: network ${this.bridge} is gone (its last runner stopped)`);
     tryRun(['link', 'del', this.bridge]);
     run(['link', 'add', this.bridge, 'type', 'bridge']);
     run(['addr', 'add', `${this.subnet}.1/24`, 'dev', this.bridge]);
     run(['link', 'set', this.bridge, 'up']);
+    this.up = true;
   }
 
   addPod(): PodNetwork {
@@ -51,6 +106,11 @@ export class Network {
     run(['link', 'set', host, 'master', this.bridge]);
     run(['link', 'set', host, 'up']);
     run(['link', 'set', peer, 'netns', netns]);
+    // The MAC follows from the address (0a:58 and the IP, as ovn-kubernetes does): an address given
+    // again to a new Pod comes with the same MAC, so the neighbour caches of the host and of the other
+    // Pods on the bridge (another cluster's too) stay right, instead of sending to the old Pod's MAC
+    // until the entry goes stale (~30 s).
+    run(['-n', netns, 'link', 'set', peer, 'address', macOf(ip)]);
     run(['-n', netns, 'link', 'set', 'lo', 'up']);
     run(['-n', netns, 'addr', 'add', `${ip}/24`, 'dev', peer]);
     run(['-n', netns, 'link', 'set', peer, 'up']);
@@ -65,10 +125,17 @@ export class Network {
     this.free.push(n);
   }
 
+  /** Removes the bridge and every namespace of this network, whoever uses it: release() calls it for the last user. */
   tearDown(): void {
     for (const ns of listNetns()) if (ns.startsWith(`kpr${this.id}-`)) tryRun(['netns', 'del', ns]);
     tryRun(['link', 'del', this.bridge]);
+    this.up = false;
   }
+}
+
+/** A locally administered unicast MAC for a Pod address: 0a:58 and the four octets. */
+export function macOf(ip: string): string {
+  return ['0a', '58', ...ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
 }
 
 const ID = /^(\d+)[a-z]?$/;

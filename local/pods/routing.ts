@@ -7,9 +7,14 @@
 // Names lead to a Pod's own address (there is no ClusterIP), so a client must use the container
 // port: the operator's Services use port = targetPort. forward() maps a Service port as kubectl does.
 //
-// Entries are computed from this runner's Services alone (hostsEntries()). To give several runners
-// (clusters) one shared view later, a merger would concatenate their hostsEntries() into one file:
-// the FQDN names carry the namespace, and the bridges' subnets differ.
+// Peering (several clusters): a Routing may have peers, the Routings of other runners (clusters).
+// Their Services appear in this runner's Pods' /etc/hosts and in its clusterHostsFile under the
+// namespaced forms only, `<svc>.<ns>` and `<svc>.<ns>.svc.<domain>`, plus their ExternalDNS names
+// (peerEntries()); never a peer's bare `<svc>`, which would shadow a Service of this namespace. Own
+// entries come first, so where names meet the own cluster wins. A change in what a runner exports
+// to peers refreshes them. This stands in for cross-cluster DNS: in reality multi-cluster Services
+// (`<svc>.<ns>.svc.clusterset.local`), ExternalDNS records or published load balancer names, here
+// entries in a hosts file. It only names addresses; reaching them needs a shared network (network.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -32,6 +37,9 @@ export class Routing {
   private clusterContent = '';
   private readonly forwards = new Set<PortForward>();
   private next = 0;
+  private readonly peers = new Set<Routing>();
+  /** What peers were last shown (peerEntries()), to refresh them only when it changes. */
+  private exported = '';
 
   constructor(
     private readonly namespace: string,
@@ -69,27 +77,78 @@ export class Routing {
    * and the bare `<svc>` when `short` (what a Pod in the namespace resolves through its search path).
    */
   hostsEntries(short = false): Array<[string, string[]]> {
-    const out: Array<[string, string[]]> = [];
-    for (const s of this.services()) {
-      const n = s.metadata.name ?? '';
-      const ip = this.readyIps(n)[0];
-      if (!ip) continue;
-      const ns = this.namespace;
-      out.push([ip, [...(short ? [n] : []), `${n}.${ns}`, `${n}.${ns}.svc`, `${n}.${ns}.svc.${this.domain}`, ...publicNames(s)]]);
-    }
-    return out;
+    const ns = this.namespace;
+    return this.served().map(({ ip, n, s }) => [ip, [...(short ? [n] : []), `${n}.${ns}`, `${n}.${ns}.svc`, `${n}.${ns}.svc.${this.domain}`, ...publicNames(s)]]);
   }
 
-  /** Rewrites every hosts file whose content changed. */
+  /** Each Service with a ready Pod: the first ready Pod's address, the Service's name and object. */
+  private served(): Array<{ ip: string; n: string; s: KubeObject }> {
+    return this.services().flatMap((s) => {
+      const n = s.metadata.name ?? '';
+      const ip = this.readyIps(n)[0];
+      return ip ? [{ ip, n, s }] : [];
+    });
+  }
+
+  /**
+   * What a peer cluster sees of this one: each Service with a ready Pod under `<svc>.<ns>` and
+   * `<svc>.<ns>.svc.<domain>`, and its ExternalDNS names; no bare `<svc>`.
+   */
+  peerEntries(): Array<[string, string[]]> {
+    const ns = this.namespace;
+    return this.served().map(({ ip, n, s }) => [ip, [`${n}.${ns}`, `${n}.${ns}.svc.${this.domain}`, ...publicNames(s)]]);
+  }
+
+  /** The peers' entries, in the order they were peered. */
+  private fromPeers(): Array<[string, string[]]> {
+    return [...this.peers].flatMap((p) => p.peerEntries());
+  }
+
+  /** What a Pod of this runner resolves: own Services (with bare names), then the peers'. */
+  podEntries(): Array<[string, string[]]> {
+    return [...this.hostsEntries(true), ...this.fromPeers()];
+  }
+
+  /** Peers `other` with this Routing, both ways, and refreshes both. */
+  addPeer(other: Routing): void {
+    if (other === this) throw new Error('pod runner: a runner cannot peer with itself');
+    this.peers.add(other);
+    other.peers.add(this);
+    this.refresh();
+    other.refresh();
+  }
+
+  /** Ends a peering, both ways; the other side is refreshed (this one too unless `stopping`). */
+  removePeer(other: Routing, stopping = false): void {
+    this.peers.delete(other);
+    other.peers.delete(this);
+    other.refresh();
+    if (!stopping) this.refresh();
+  }
+
+  /** Ends every peering (this runner stops); the peers drop its names. */
+  removePeers(): void {
+    for (const p of [...this.peers]) this.removePeer(p, true);
+  }
+
+  /** Rewrites every hosts file whose content changed, and refreshes the peers if what they see of this one changed. */
   refresh(): void {
-    const entries = this.hostsEntries(true);
+    const fromPeers = this.fromPeers();
+    const entries = [...this.hostsEntries(true), ...fromPeers];
     for (const p of this.pods()) p.writeHosts(entries);
-    const lines = this.hostsEntries().map(([ip, names]) => `${ip} ${names.join(' ')}`);
-    const content = `${this.hostHosts}# pod runner, namespace ${this.namespace}: Services with a ready Pod\n${lines.map((l) => `${l}\n`).join('')}`;
-    if (content === this.clusterContent) return;
-    this.clusterContent = content;
-    // In place (truncate and write), never rename: bind mounts hold the inode.
-    writeFileSync(this.clusterHostsFile, content);
+    const line = ([ip, names]: [string, string[]]) => `${ip} ${names.join(' ')}\n`;
+    const own = this.hostsEntries().map(line).join('');
+    const peers = this.peers.size > 0 ? `# pod runner peers (${[...this.peers].map((p) => p.namespace).join(', ')}): their Services with a ready Pod\n${fromPeers.map(line).join('')}` : '';
+    const content = `${this.hostHosts}# pod runner, namespace ${this.namespace}: Services with a ready Pod\n${own}${peers}`;
+    if (content !== this.clusterContent) {
+      this.clusterContent = content;
+      // In place (truncate and write), never rename: bind mounts hold the inode.
+      writeFileSync(this.clusterHostsFile, content);
+    }
+    const exported = JSON.stringify(this.peerEntries());
+    if (exported === this.exported) return;
+    this.exported = exported;
+    for (const p of this.peers) p.refresh();
   }
 
   /** The Service a name means: `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc` or `<svc>.<ns>.svc.<domain>`. */
@@ -103,9 +162,13 @@ export class Routing {
     return rest.length === 1 || rest.slice(1).join('.') === this.domain ? svc : undefined;
   }
 
+  /** The address a Pod of this runner gets for `name` (own Service names, ExternalDNS names, the peers' names), if any. */
   resolve(name: string): string | undefined {
     const svc = this.serviceName(name);
-    return svc ? this.readyIps(svc)[0] : undefined;
+    const own = svc ? this.readyIps(svc)[0] : undefined;
+    if (own) return own;
+    const n = name.replace(/\.$/, '').toLowerCase();
+    return this.podEntries().find(([, names]) => names.some((x) => x.toLowerCase() === n))?.[0];
   }
 
   /** `port` as the Service maps it (port → targetPort, a named one through the Pod's ports). */

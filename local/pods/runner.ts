@@ -25,7 +25,7 @@ import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Deployments, Secrets, Services } from '../../src/kube/resources.js';
 import { binaryPath, type BinaryName } from '../binaries.js';
 import { describeExit, formatDuration, type Termination } from './backoff.js';
-import { allocateId, allocateSubnet, claimId, claimSubnet, Network, processAlive, reapStale, releaseId, releaseSubnet } from './network.js';
+import { Network, processAlive, reapStale } from './network.js';
 import { Pod, type ContainerSpec, type PodSpec } from './pod.js';
 import { Routing, type PortForward } from './routing.js';
 
@@ -47,8 +47,11 @@ export interface PodRunnerOptions {
    * (`kpr<id>`) and namespaces: this process's pid, optionally followed by one letter; `subnet` the
    * first three octets of its /24, e.g. "10.213.7". Default: the pid (then pid + a, b, ...) and a
    * 10.213.x/24 no interface on this machine uses.
+   *
+   * `{ join: other }`: on `other`'s network instead (one bridge, one /24, one address pool), so Pods of
+   * two clusters reach each other (network.ts); the bridge goes with the last runner on it to stop.
    */
-  network?: { id?: string; subnet?: string };
+  network?: { id?: string; subnet?: string } | { join: PodRunner };
 }
 
 /** A Pod as podsOf() reports it. */
@@ -98,8 +101,6 @@ export class PodRunner {
   private readonly lastStatus = new Map<string, string>();
   private readonly statusWrites = new Map<string, Promise<void>>();
   private readonly routing: Routing;
-  private readonly id: string;
-  private readonly subnet: string;
   private stopped = false;
   private probing = false;
 
@@ -108,15 +109,15 @@ export class PodRunner {
     private readonly opts: PodRunnerOptions,
   ) {
     reapStale();
-    this.id = opts.network?.id ? claimId(opts.network.id) : allocateId();
-    this.subnet = opts.network?.subnet ? claimSubnet(opts.network.subnet) : allocateSubnet();
-    this.network = new Network(this.id, this.subnet);
+    const net = opts.network;
+    if (net && 'join' in net && net.join.stopped) throw new Error('pod runner: cannot join the network of a stopped runner');
+    this.network = net && 'join' in net ? net.join.network.retain() : Network.claim(net).retain();
     // Named by the id, so that a later runner can remove what a killed one left.
     for (const d of readdirSync(os.tmpdir())) {
       const m = /^kcp-op-pods-(\d+)[a-z]?-/.exec(d);
       if (m && !processAlive(Number(m[1]))) rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
     }
-    this.workDir = mkdtempSync(path.join(os.tmpdir(), `kcp-op-pods-${this.id}-`));
+    this.workDir = mkdtempSync(path.join(os.tmpdir(), `kcp-op-pods-${this.network.id}-`));
     const scope = { namespace: opts.namespace };
     this.deployments = new Informer<DeploymentObj>(client, Deployments, scope);
     this.services = new Informer(client, Services, scope);
@@ -164,7 +165,8 @@ export class PodRunner {
 
   /**
    * The address of a ready Pod behind a Service: `<svc>` of this runner's namespace, or
-   * `<svc>.<ns>[.svc[.<domain>]]`. Undefined while none is ready, as a Pod's /etc/hosts shows it.
+   * `<svc>.<ns>[.svc[.<domain>]]`, an ExternalDNS name, or a peer's name (peer()). Undefined while
+   * none is ready, as a Pod's /etc/hosts shows it.
    */
   resolve(service: string): string | undefined {
     return this.routing.resolve(service);
@@ -205,9 +207,30 @@ export class PodRunner {
     return [...this.clusterDnsPrefix(), ...argv];
   }
 
-  /** This runner's hosts entries (ready Services by their namespaced names), for a shared view later. */
+  /** This runner's hosts entries (ready Services by their namespaced names, and ExternalDNS names); not its peers'. */
   hostsEntries(): Array<[string, string[]]> {
     return this.routing.hostsEntries();
+  }
+
+  /** The bridge this runner's Pods are on (`kpr<id>`), shared with the runners that joined it or that it joined. */
+  get bridge(): string {
+    return this.network.bridge;
+  }
+
+  /**
+   * Peers this runner with `other` (another cluster's), both ways: each one's Pods, cluster DNS hosts
+   * file and resolve() also know the other's ready Services as `<svc>.<ns>` and `<svc>.<ns>.svc.<domain>`
+   * (never the bare `<svc>`) and its ExternalDNS names, following readiness, until either stops
+   * (routing.ts). Pods reach those addresses when the two share a network (`network: { join }`).
+   */
+  peer(other: PodRunner): void {
+    if (this.stopped || other.stopped) throw new Error('pod runner: cannot peer a stopped runner');
+    this.routing.addPeer(other.routing);
+  }
+
+  /** Ends a peering made with peer(); both sides drop the other's names. */
+  unpeer(other: PodRunner): void {
+    this.routing.removePeer(other.routing, this.stopped);
   }
 
   private data = (kind: 'Secret' | 'ConfigMap', name: string): Record<string, Buffer> | undefined => {
@@ -268,7 +291,7 @@ export class PodRunner {
         break;
       }
       if (this.stopped) return;
-      pod.start(this.network, (c) => binaryPath((this.opts.binaryFor ?? defaultBinaryFor)(c)), { HOME: pod.dir }, this.routing.hostsEntries(true));
+      pod.start(this.network, (c) => binaryPath((this.opts.binaryFor ?? defaultBinaryFor)(c)), { HOME: pod.dir }, this.routing.podEntries());
       keep.push(pod);
       used.add(name);
       this.pods.set(key, [...keep, ...old]);
@@ -364,13 +387,14 @@ export class PodRunner {
     if (this.probeTimer) clearInterval(this.probeTimer);
     await this.controller.stop();
     await Promise.all([this.deployments, this.services, this.secrets, this.configMaps].map((i) => i.stop()));
+    // Peers drop this cluster's names before its Pods go (as endpoints go before the kubelet kills).
+    this.routing.removePeers();
     await this.routing.closeForwards();
     await Promise.all([...this.pods.values()].flat().map((p) => p.stop(this.network)));
     this.pods.clear();
     await Promise.all([...this.statusWrites.values()].map((w) => w.catch(() => undefined)));
-    this.network.tearDown();
-    releaseId(this.id);
-    releaseSubnet(this.subnet);
+    // The bridge stays while a runner that joined this one (or that this one joined) still runs.
+    this.network.release();
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }
