@@ -127,7 +127,8 @@ function int(o: Json, field: string, what: string, min: number, optional = false
 
 function kindAndVersion(o: Json, kind: string, what: string): void {
   if (o.kind !== kind) throw new ProtocolError(`${what}: kind must be ${kind}`);
-  if (o.version !== 1) throw new ProtocolError(`${what}: version ${String(o.version)} is not supported (1 is)`);
+  // Only a number is quoted: any other value is content from another cluster (possibly a key).
+  if (o.version !== 1) throw new ProtocolError(`${what}: version ${typeof o.version === 'number' ? o.version : '(not a number)'} is not supported (1 is)`);
 }
 
 const PEM_MAX = 16 * 1024;
