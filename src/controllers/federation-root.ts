@@ -162,6 +162,7 @@ export async function reconcileRootFederation(
   }
 
   const seen = new Set<string>();
+  const claimed = new Map<string, { cluster: string; namespace: string }>();
   const refusals: string[] = [];
   if (info) {
     const requests = joinRequestsIn(ctx, requestNamespace).sort(
@@ -178,15 +179,24 @@ export async function reconcileRootFederation(
       } catch (err) {
         const message = err instanceof ProtocolError ? err.message : 'unreadable';
         refusals.push(`${o.cluster}/${o.namespace}/${o.name}: MalformedRequest`);
-        out.federatedShards.push({ name: o.name.replace(/-join-request$/, ''), cluster: o.cluster, namespace: o.namespace, state: 'Refused', reason: 'MalformedRequest', message });
+        const shardName = o.name.replace(/-join-request$/, '');
+        if (!responses.has(shardName) && !claimed.has(shardName)) {
+          claimed.set(shardName, { cluster: o.cluster, namespace: o.namespace });
+          out.federatedShards.push({ name: shardName, cluster: o.cluster, namespace: o.namespace, state: 'Refused', reason: 'MalformedRequest', message });
+        }
         void ctx.events.record(owner, 'Warning', 'ShardJoinRefused', `${o.cluster}/${o.namespace}/${o.name}: ${message}`);
         continue;
       }
       if (request.rootShard !== name) continue;
       const prior = responses.get(request.shard);
-      const other = prior?.doc && (prior.doc.cluster !== o.cluster || prior.doc.namespace !== o.namespace) ? prior.doc : undefined;
-      const holder = request.shard === name ? 'root' : ctx.shards.getByName(ns, request.shard) ? 'local' : other ? { cluster: other.cluster, namespace: other.namespace } : undefined;
-      if (!holder) seen.add(request.shard);
+      // The first origin to hold a name keeps it: from an earlier response, or from this very pass.
+      const claim = claimed.get(request.shard) ?? (prior?.doc ? { cluster: prior.doc.cluster, namespace: prior.doc.namespace } : undefined);
+      const other = claim && (claim.cluster !== o.cluster || claim.namespace !== o.namespace) ? claim : undefined;
+      const holder = request.shard === name ? 'root' : ctx.shards.getByName(ns, request.shard) ? 'local' : other;
+      if (!holder) {
+        seen.add(request.shard);
+        claimed.set(request.shard, { cluster: o.cluster, namespace: o.namespace });
+      }
       // A Shard deleted and created again on its cluster starts over at generation 1, but may never reuse a key.
       const same = holder ? undefined : prior?.doc;
       const previous = same && same.originUid !== uid ? { ...same, signed: undefined } : same;
@@ -214,7 +224,9 @@ export async function reconcileRootFederation(
       const entry = { name: request.shard, cluster: o.cluster, namespace: o.namespace };
       if (verdict.decision === 'refuse') {
         refusals.push(`${o.cluster}/${o.namespace}/${request.shard}: ${verdict.reason}`);
-        out.federatedShards.push({ ...entry, state: 'Refused', reason: verdict.reason, message: verdict.message });
+        // status.federatedShards is keyed by name: a claim on a name someone else holds shows in the
+        // condition and an Event, not as a second entry.
+        if (!holder) out.federatedShards.push({ ...entry, state: 'Refused', reason: verdict.reason, message: verdict.message });
         void ctx.events.record(owner, 'Warning', 'ShardJoinRefused', `${o.cluster}/${o.namespace}/${request.shard}: ${verdict.message}`);
         log.info({ shard: request.shard, cluster: o.cluster, reason: verdict.reason }, 'refused a join request');
         if (holder) continue; // the response's name belongs to someone else: status and Event only

@@ -93,7 +93,10 @@ export async function reconcileFederatedShard(ctx: ControllerContext, shard: Kub
   if (!joinObj) {
     const message = `spec.rootShard.joinRef: ConfigMap ${ns}/${joinName} does not exist; the RootShard's cluster publishes it and the sync sidecar replicates it here once both sides accept`;
     cond('RootShard', 'False', 'JoinInfoNotFound', message);
-    return finish(undefined, { type: 'Available', status: 'False', reason: 'JoinInfoNotFound', message, observedGeneration: gen });
+    // The RootShard's cluster may have withdrawn its consent: its last answer says so.
+    const refused = answer(responseObj, requestObj)?.refused;
+    if (refused) cond('Joined', 'False', refused.reason, `the RootShard's cluster refused the join request: ${refused.message}`);
+    return finish(refused ? { reason: refused.reason, message: refused.message } : undefined, { type: 'Available', status: 'False', reason: 'JoinInfoNotFound', message, observedGeneration: gen });
   }
   const hub = parseOrigin(joinObj.metadata.annotations?.[ORIGIN]);
   let info: JoinInfo;
@@ -217,6 +220,16 @@ export async function reconcileFederatedShard(ctx: ControllerContext, shard: Kub
     ? { type: 'Available', status: 'False' as const, reason: workload.missing.reason, message: workload.missing.message, observedGeneration: gen }
     : deploymentAvailable(workload.deployment, gen);
   return finish(failure ?? (workload.missing && workload.missing.reason !== 'CertificatesPending' ? workload.missing : undefined), available, requeue);
+}
+
+/** The join response, if it parses and answers this request object (not an earlier one of the same name). */
+function answer(responseObj: KubeObject | undefined, requestObj: KubeObject | undefined): JoinResponse | undefined {
+  try {
+    const r = responseObj ? parseJoinResponse(responseObj.data as Record<string, string> | undefined) : undefined;
+    return r && r.originUid === requestObj?.metadata.uid ? r : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function deleteGuarded(ctx: ControllerContext, r: typeof Secrets, obj: KubeObject): Promise<void> {

@@ -1,0 +1,368 @@
+// Shard federation without kcp: two real control planes stand in for the hub (A: RootShard,
+// FrontProxy) and an edge cluster (B: a Shard with rootShard.joinRef), each with its own operator
+// and sync sidecar, registered with each other under the sidecar's remote RBAC. No Pods run
+// (there is no kubelet here), so nothing becomes Available; what is checked is every object the
+// protocol writes, on both sides, and every refusal path. A third cluster name, `lab`, has no
+// sidecar: join requests "from lab" are written straight into A's request namespace, standing in
+// for a compromised or careless sidecar, so A's checks are tested on documents no real sidecar
+// would restore.
+import { createHash, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KubeClient } from '../../src/kube/client.js';
+import type { KubeObject } from '../../src/kube/object.js';
+import { Deployments, Events } from '../../src/kube/resources.js';
+import { RootShards, Shards } from '../../src/controllers/context.js';
+import { generateKeyPair } from '../../src/pki/keys.js';
+import { createCsr } from '../../src/pki/csr.js';
+import { parseJoinInfo, parseJoinResponse, REQUEST_KEY, type JoinRequest } from '../../src/federation/protocol.js';
+import { buildJoinRequest, requestPlans } from '../../src/federation/shard-side.js';
+import { ORIGIN, ORIGIN_CLUSTER_LABEL, ORIGIN_UID, REPLICA_NAMESPACE } from '../../sync/keys.js';
+import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
+import { acceptingNamespace, ConfigMaps, decoded, getOrUndefined, localIdentity, registration, remoteIdentity, Secrets, startSidecar, type RunningSidecar } from '../bench/sync-fixtures.js';
+import { eventually, quiet } from './helpers.js';
+import { startOperator, type RunningOperator } from './operator.js';
+
+const HUB_NS = 'kcp-hub';
+const EDGE_NS = 'kcp-edge';
+const SYNC_NS = 'kcp-sync';
+const WAIT = 60_000;
+
+const rootShard = (accept: Array<{ cluster: string; namespace: string; shard: string }>): KubeObject => ({
+  apiVersion: 'operator.kcp.io/v1alpha1',
+  kind: 'RootShard',
+  metadata: { name: 'root', namespace: HUB_NS },
+  spec: {
+    external: { hostname: 'kcp.hub.example', port: 6443 },
+    cache: { embedded: { enabled: true } },
+    etcd: { endpoints: ['http://etcd-root:2379'] },
+    auth: { serviceAccount: { enabled: true } },
+    federation: { accept, maxCertificateDuration: '720h' },
+  },
+});
+
+const edgeShard = (name: string, extra: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: 'operator.kcp.io/v1alpha1',
+  kind: 'Shard',
+  metadata: { name, namespace: EDGE_NS },
+  spec: { rootShard: { joinRef: { name: 'root-federation' } }, etcd: { endpoints: ['http://etcd-edge:2379'] }, auth: { serviceAccount: { enabled: true } }, ...extra },
+});
+
+const kubeConfigOf = (cp: ControlPlane): KubeConfig => {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.kubeconfigPath);
+  return kc;
+};
+
+const publicKeyFingerprintOfPem = (pem: string): string =>
+  createHash('sha256').update(createPublicKey(pem).export({ type: 'spki', format: 'der' })).digest('hex');
+
+/** Every PEM private key in every Secret of `namespace`, as public-key fingerprints. */
+async function privateKeyFingerprints(client: KubeClient, namespace: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const list = await client.list(Secrets, { namespace: namespace });
+  for (const s of list.items) {
+    for (const [k, v] of Object.entries(decoded(s) ?? {})) {
+      for (const m of v.matchAll(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g)) {
+        out.set(publicKeyFingerprintOfPem(createPublicKey(createPrivateKey(m[0])).export({ type: 'spki', format: 'pem' }).toString()), `${s.metadata.name}/${k}`);
+      }
+    }
+  }
+  return out;
+}
+
+describe('shard federation across two clusters (operators and sidecars, no kcp)', () => {
+  let hub: ControlPlane;
+  let edge: ControlPlane;
+  let a: KubeClient;
+  let b: KubeClient;
+  let opA: RunningOperator;
+  let opB: RunningOperator;
+  let scA: RunningSidecar | undefined;
+  let scB: RunningSidecar;
+  let hubSidecarKubeconfig: string;
+
+  const startHubSidecar = async () => (scA = await startSidecar(hubSidecarKubeconfig, { namespace: SYNC_NS, clusterName: 'hub' }));
+
+  beforeAll(async () => {
+    [hub, edge] = await Promise.all([startControlPlane({ name: 'fed-hub' }), startControlPlane({ name: 'fed-edge' })]);
+    a = await hub.client('fed-test');
+    b = await edge.client('fed-test');
+    // Consent of the namespaces, for the sidecars: A takes join requests from the edge's namespace;
+    // B takes the join info and the responses from A's.
+    await acceptingNamespace(a, HUB_NS, ['edge/kcp-edge/*-join-request']);
+    await acceptingNamespace(b, EDGE_NS, ['hub/kcp-hub/root-federation', 'hub/kcp-hub/*-join-response']);
+    hubSidecarKubeconfig = await localIdentity(hub, a, SYNC_NS);
+    const edgeSidecarKubeconfig = await localIdentity(edge, b, SYNC_NS);
+    await a.create(Secrets, registration(SYNC_NS, 'edge', await remoteIdentity(edge, b, 'kcp-sync-hub')));
+    await b.create(Secrets, registration(SYNC_NS, 'hub', await remoteIdentity(hub, a, 'kcp-sync-edge')));
+    opA = await startOperator({ namespace: HUB_NS, deregistrationTimeoutMs: 3000 }, kubeConfigOf(hub));
+    opB = await startOperator({ namespace: EDGE_NS, deregistrationTimeoutMs: 20_000 }, kubeConfigOf(edge));
+    await startHubSidecar();
+    scB = await startSidecar(edgeSidecarKubeconfig, { namespace: SYNC_NS, clusterName: 'edge' });
+    await a.create(RootShards, rootShard([
+      { cluster: 'edge', namespace: EDGE_NS, shard: 'edge-*' },
+      { cluster: 'lab', namespace: '*', shard: 'lab-*' },
+    ]));
+    await a.create({ ...RootShards, kind: 'FrontProxy', plural: 'frontproxies' }, {
+      apiVersion: 'operator.kcp.io/v1alpha1',
+      kind: 'FrontProxy',
+      metadata: { name: 'front-proxy', namespace: HUB_NS },
+      spec: { rootShard: { ref: { name: 'root' } }, auth: { serviceAccount: { enabled: true } } },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await scA?.stop();
+    await scB?.stop();
+    await opA?.stop();
+    await opB?.stop();
+    a?.close();
+    b?.close();
+    await Promise.all([hub?.stop(), edge?.stop()]);
+  });
+
+  const condition = async (client: KubeClient, r: typeof Shards, ns: string, name: string, type: string) => {
+    const o = await getOrUndefined(client, r, ns, name);
+    return ((o?.status as { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } | undefined)?.conditions ?? []).find((c) => c.type === type);
+  };
+  const federated = async (shard: string) => {
+    const rs = await a.get(RootShards, HUB_NS, 'root');
+    return ((rs.status as { federatedShards?: Array<{ name: string; state: string; reason?: string; generation?: number }> } | undefined)?.federatedShards ?? []).find((s) => s.name === shard);
+  };
+  const argsOf = async (client: KubeClient, ns: string, deployment: string): Promise<string[]> => {
+    const d = await getOrUndefined(client, Deployments, ns, deployment);
+    const c = (d?.spec as { template: { spec: { containers: Array<{ args?: string[]; command?: string[] }> } } } | undefined)?.template.spec.containers[0];
+    return [...(c?.command ?? []), ...(c?.args ?? [])];
+  };
+
+  it('joins: B keeps its keys, A signs exactly the shard identities, both sides render, and no CA key reaches B', async () => {
+    await b.create(Shards, edgeShard('edge-1'));
+    await eventually('edge-1 joined on B', async () => (await condition(b, Shards, EDGE_NS, 'edge-1', 'Joined'))?.status === 'True', WAIT);
+    expect(await federated('edge-1')).toMatchObject({ state: 'Joined', generation: 1 });
+
+    // B renders the shard against A's URLs, with its certificates mounted.
+    const args = await eventually('edge-1 Deployment on B', async () => {
+      const x = await argsOf(b, EDGE_NS, 'edge-1-shard-kcp');
+      return x.length > 0 ? x : undefined;
+    });
+    expect(args.join(' ')).toContain('--shard-name=edge-1');
+    const kubeconfig = decoded(await b.get(Secrets, EDGE_NS, 'edge-1-client-kubeconfig'))?.kubeconfig ?? '';
+    expect(kubeconfig).toContain('https://root-kcp.kcp-hub.svc.cluster.local:6443');
+
+    // A trusts edge-1's service-account key (public half only) in the root shard and the front-proxy.
+    const sa = await a.get(Secrets, HUB_NS, 'edge-1-service-account');
+    expect(Object.keys(decoded(sa) ?? {})).toEqual(['tls.crt']);
+    await eventually('root shard trusts edge-1', async () => (await argsOf(a, HUB_NS, 'root-kcp')).some((x) => x.includes('edge-1/service-account')), WAIT);
+    await eventually('front-proxy trusts edge-1', async () => (await argsOf(a, HUB_NS, 'front-proxy-front-proxy')).some((x) => x.includes('edge-1/service-account')), WAIT);
+
+    // The server certificate on B chains to A's server CA, for B's key.
+    const server = decoded(await b.get(Secrets, EDGE_NS, 'edge-1-server')) ?? {};
+    const serverCA = new X509Certificate(decoded(await a.get(Secrets, HUB_NS, 'root-server-ca'))?.['tls.crt'] ?? '');
+    const cert = new X509Certificate(server['tls.crt'] ?? '');
+    expect(cert.verify(serverCA.publicKey)).toBe(true);
+    expect(cert.checkPrivateKey(createPrivateKey(server['tls.key'] ?? ''))).toBe(true);
+    expect(cert.subjectAltName).toContain('DNS:edge-1-shard-kcp.kcp-edge.svc.cluster.local');
+
+    // No Secret on B holds the private key of any CA of A's installation (compared by public key).
+    const caKeys = new Set<string>();
+    for (const s of (await a.list(Secrets, { namespace: HUB_NS })).items) {
+      const d = decoded(s) ?? {};
+      if (s.metadata.name?.endsWith('-ca') && d['tls.crt'] && d['tls.key']) caKeys.add(publicKeyFingerprintOfPem(d['tls.crt']));
+    }
+    expect(caKeys.size).toBe(5);
+    const onB = await privateKeyFingerprints(b, EDGE_NS);
+    expect(onB.size).toBeGreaterThan(0);
+    expect([...onB.keys()].filter((fp) => caKeys.has(fp))).toEqual([]);
+    // And the published documents carry no private key at all, on either side.
+    for (const [client, ns] of [[a, HUB_NS], [b, EDGE_NS]] as const) {
+      for (const cm of (await client.list(ConfigMaps, { namespace: ns })).items) expect(JSON.stringify(cm.data ?? {})).not.toContain('PRIVATE KEY');
+    }
+    // B's private keys are B's: none of them is in any object on A.
+    const onA = await privateKeyFingerprints(a, HUB_NS);
+    expect([...onB.keys()].filter((fp) => onA.has(fp))).toEqual([]);
+  }, 120_000);
+
+  it('writes nothing more once joined (no request or response rewritten at rest)', async () => {
+    const versions = async () => [
+      (await a.get(ConfigMaps, HUB_NS, 'edge-1-join-response')).metadata.resourceVersion,
+      (await b.get(ConfigMaps, EDGE_NS, 'edge-1-join-request')).metadata.resourceVersion,
+      (await a.get(Secrets, HUB_NS, 'edge-1-service-account')).metadata.resourceVersion,
+      (await b.get(Secrets, EDGE_NS, 'edge-1-server')).metadata.resourceVersion,
+      (await b.get(Deployments, EDGE_NS, 'edge-1-shard-kcp')).metadata.resourceVersion,
+    ];
+    const settled = await quiet('federation objects', versions, 2000);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await versions()).toEqual(settled);
+  }, 90_000);
+
+  it('refuses a shard A does not accept: nothing is signed, both sides say why', async () => {
+    await b.create(Shards, edgeShard('stray-1'));
+    const joined = await eventually('stray-1 refused on B', async () => {
+      const c = await condition(b, Shards, EDGE_NS, 'stray-1', 'Joined');
+      return c?.reason === 'NotAccepted' ? c : undefined;
+    }, WAIT);
+    expect(joined.message).toContain('no spec.federation.accept rule matches');
+    expect(await federated('stray-1')).toMatchObject({ state: 'Refused', reason: 'NotAccepted' });
+    expect(await getOrUndefined(b, Secrets, EDGE_NS, 'stray-1-server')).toBeUndefined();
+    expect(await getOrUndefined(a, Secrets, HUB_NS, 'stray-1-service-account')).toBeUndefined();
+    const response = parseJoinResponse((await a.get(ConfigMaps, HUB_NS, 'stray-1-join-response')).data as Record<string, string>);
+    expect(response.signed).toBeUndefined();
+    const events = await a.list(Events, { namespace: HUB_NS });
+    expect(events.items.some((e) => (e as { reason?: string }).reason === 'ShardJoinRefused' && JSON.stringify(e).includes('stray-1'))).toBe(true);
+    await b.delete(Shards, EDGE_NS, 'stray-1');
+  }, 90_000);
+
+  // --- requests written straight into A's request namespace (cluster `lab`, no sidecar) --------------
+
+  const joinInfo = async () => parseJoinInfo((await a.get(ConfigMaps, HUB_NS, 'root-federation')).data as Record<string, string>);
+  const labRequest = async (shard: string, generation: number, keys?: Record<string, string>, tweak?: (r: JoinRequest) => void, originName = `${shard}-join-request`) => {
+    const info = await joinInfo();
+    const target = { name: shard, namespace: 'lab-ns' };
+    const plans = requestPlans(target, info, {});
+    const own = keys ?? Object.fromEntries(await Promise.all(plans.map(async (p) => [p.templateKey, (await generateKeyPair(p.key)).privateKeyPem] as const)));
+    const request = buildJoinRequest(target, info, plans, generation, own);
+    tweak?.(request);
+    const body: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: originName,
+        namespace: HUB_NS,
+        labels: { [ORIGIN_CLUSTER_LABEL]: 'lab' },
+        annotations: { [ORIGIN]: `lab/lab-ns/${originName}`, [ORIGIN_UID]: `uid-${originName}`, [REPLICA_NAMESPACE]: HUB_NS },
+      },
+      data: { [REQUEST_KEY]: JSON.stringify(request) },
+    };
+    const existing = await getOrUndefined(a, ConfigMaps, HUB_NS, originName);
+    if (existing) await a.update(ConfigMaps, { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } });
+    else await a.create(ConfigMaps, body);
+    return own;
+  };
+  const refusedWith = async (shard: string, reason: string) =>
+    eventually(`${shard} refused with ${reason}`, async () => ((await federated(shard))?.reason === reason ? federated(shard) : undefined), WAIT);
+
+  it('signs a valid request from an accepted cluster, then refuses a replay of an older generation and a reused key', async () => {
+    const keys1 = await labRequest('lab-4', 1);
+    await eventually('lab-4 generation 1 signed', async () => (await federated('lab-4'))?.generation === 1, WAIT);
+    await labRequest('lab-4', 2);
+    await eventually('lab-4 generation 2 signed', async () => (await federated('lab-4'))?.generation === 2, WAIT);
+    const signedBefore = (await a.get(ConfigMaps, HUB_NS, 'lab-4-join-response')).metadata.resourceVersion;
+
+    await labRequest('lab-4', 1, keys1);
+    await refusedWith('lab-4', 'StaleRequest');
+    await labRequest('lab-4', 3, keys1);
+    await refusedWith('lab-4', 'KeyReused');
+    const resp = parseJoinResponse((await a.get(ConfigMaps, HUB_NS, 'lab-4-join-response')).data as Record<string, string>);
+    expect(resp.signed?.generation).toBe(2); // the refusals signed nothing new
+    expect(resp.refused?.reason).toBe('KeyReused');
+    expect(signedBefore).toBeDefined();
+  }, 120_000);
+
+  it('refuses a foreign identity: system:masters on a server certificate', async () => {
+    // A valid request, except that the server CSR also asks for system:masters.
+    const info = await joinInfo();
+    const plans = requestPlans({ name: 'lab-6', namespace: 'lab-ns' }, info, {});
+    const key = await generateKeyPair(plans[0]?.key);
+    await labRequest('lab-6', 1, undefined, (r) => {
+      const p = plans.find((x) => x.templateKey === 'server');
+      const server = r.certificates.find((c) => c.templateKey === 'server');
+      if (!p || !server) throw new Error('no server certificate planned');
+      server.csr = createCsr({ subject: { ...p.subject, organizations: ['system:masters'] }, dnsNames: p.dnsNames, ipAddresses: p.ipAddresses, keyUsages: p.keyUsages, extKeyUsages: p.extKeyUsages }, key);
+    });
+    const refused = await refusedWith('lab-6', 'IdentityMismatch');
+    expect(JSON.stringify(refused)).toContain('server certificate');
+    expect(await getOrUndefined(a, Secrets, HUB_NS, 'lab-6-service-account')).toBeUndefined();
+    const resp = parseJoinResponse((await a.get(ConfigMaps, HUB_NS, 'lab-6-join-response')).data as Record<string, string>);
+    expect(resp.signed).toBeUndefined();
+  }, 90_000);
+
+  it('refuses another shard\'s name and a tampered document', async () => {
+    // The client certificate of lab-9 asks for the identity of shard edge-1 (CN shard-edge-1).
+    const info = await joinInfo();
+    const plans = requestPlans({ name: 'edge-1', namespace: EDGE_NS }, info, {});
+    const key = await generateKeyPair(plans[0]?.key);
+    await labRequest('lab-9', 1, undefined, (r) => {
+      const p = plans.find((x) => x.templateKey === 'client');
+      const client = r.certificates.find((c) => c.templateKey === 'client');
+      if (!p || !client) throw new Error('no client certificate planned');
+      client.csr = createCsr({ subject: p.subject, keyUsages: p.keyUsages, extKeyUsages: p.extKeyUsages }, key);
+    });
+    expect(JSON.stringify(await refusedWith('lab-9', 'IdentityMismatch'))).toContain('common name');
+
+    // A name a Shard of A's own installation already has.
+    await a.create(Shards, { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'Shard', metadata: { name: 'lab-10', namespace: HUB_NS }, spec: { rootShard: { ref: { name: 'root' } }, etcd: { endpoints: ['http://etcd-lab-10:2379'] } } });
+    await eventually('lab-10 is a local Shard on A', () => getOrUndefined(a, Secrets, HUB_NS, 'lab-10-server'), WAIT);
+    const localServer = (await a.get(Secrets, HUB_NS, 'lab-10-server')).metadata.resourceVersion;
+    await labRequest('lab-10', 1);
+    await eventually('ShardNameTaken', async () => (await condition(a, RootShards, HUB_NS, 'root', 'Federation'))?.message.includes('lab/lab-ns/lab-10: ShardNameTaken'), WAIT);
+    expect(await getOrUndefined(a, ConfigMaps, HUB_NS, 'lab-10-join-response')).toBeUndefined();
+    expect((await a.get(Secrets, HUB_NS, 'lab-10-server')).metadata.resourceVersion).toBe(localServer);
+
+    // The document names shard lab-8 while the sidecar says it came from lab-7-join-request.
+    await labRequest('lab-8', 1, undefined, undefined, 'lab-7-join-request');
+    await refusedWith('lab-8', 'RequestTampered');
+    expect(parseJoinResponse((await a.get(ConfigMaps, HUB_NS, 'lab-8-join-response')).data as Record<string, string>).signed).toBeUndefined();
+  }, 120_000);
+
+  it('refuses a tampered response on B and mounts nothing from it; restarting A\'s sidecar restores and converges', async () => {
+    // A's sidecar stops: B's next request is signed on A, but the answer does not travel.
+    await scA?.stop();
+    scA = undefined;
+    const oldServer = await b.get(Secrets, EDGE_NS, 'edge-1-server');
+    await b.delete(Secrets, EDGE_NS, 'edge-1-server'); // forces a new generation on B
+    await eventually('B published generation 2', async () => {
+      const r = await b.get(ConfigMaps, EDGE_NS, 'edge-1-join-request');
+      return JSON.parse((r.data as Record<string, string>)[REQUEST_KEY] ?? '{}').generation === 2;
+    }, WAIT);
+    // Someone with write access on B forges the response replica for generation 2 from old certificates.
+    const replica = await b.get(ConfigMaps, EDGE_NS, 'edge-1-join-response');
+    const doc = parseJoinResponse(replica.data as Record<string, string>);
+    const forged = { ...doc, signed: { ...(doc.signed ?? { certificates: {}, notAfter: '' }), generation: 2 } };
+    await b.update(ConfigMaps, { ...replica, data: { 'response.json': JSON.stringify(forged) } });
+    const c = await eventually('B refuses the forged response', async () => {
+      const x = await condition(b, Shards, EDGE_NS, 'edge-1', 'Joined');
+      return x?.reason === 'ResponseInvalid' ? x : undefined;
+    }, WAIT);
+    expect(c.message).toContain('not for the key this cluster holds');
+    expect(await getOrUndefined(b, Secrets, EDGE_NS, 'edge-1-server')).toBeUndefined();
+
+    await startHubSidecar();
+    await eventually('edge-1 joined again', async () => (await condition(b, Shards, EDGE_NS, 'edge-1', 'Joined'))?.status === 'True', WAIT);
+    const newServer = decoded(await b.get(Secrets, EDGE_NS, 'edge-1-server')) ?? {};
+    expect(newServer['tls.crt']).not.toEqual(decoded(oldServer)?.['tls.crt']);
+    expect(await federated('edge-1')).toMatchObject({ state: 'Joined', generation: 2 });
+  }, 120_000);
+
+  it('renews short-lived certificates through new requests, without a person', async () => {
+    const short = Object.fromEntries(['server', 'service-account', 'virtual-workspaces', 'client', 'mounts-proxy', 'logical-cluster-admin', 'external-logical-cluster-admin'].map((k) => [k, { spec: { duration: '40s', renewBefore: '25s' } }]));
+    await b.create(Shards, edgeShard('edge-2', { certificateTemplates: short }));
+    await eventually('edge-2 joined', async () => (await federated('edge-2'))?.state === 'Joined', WAIT);
+    const first = decoded(await b.get(Secrets, EDGE_NS, 'edge-2-server'))?.['tls.crt'];
+    const renewed = await eventually('edge-2 renewed', async () => {
+      const f = await federated('edge-2');
+      return (f?.generation ?? 0) >= 2 ? f : undefined;
+    }, 90_000);
+    expect(renewed.state).toBe('Joined');
+    await eventually('B mounted the renewed certificate', async () => decoded(await b.get(Secrets, EDGE_NS, 'edge-2-server'))?.['tls.crt'] !== first, WAIT);
+  }, 150_000);
+
+  it('deleting the Shard on B withdraws it: A lets it go (bounded without kcp) and stops trusting its key', async () => {
+    await b.delete(Shards, EDGE_NS, 'edge-2');
+    await eventually('A dropped edge-2\'s key', async () => !(await getOrUndefined(a, Secrets, HUB_NS, 'edge-2-service-account')), WAIT);
+    await eventually('edge-2 gone on B', async () => !(await getOrUndefined(b, Shards, EDGE_NS, 'edge-2')), WAIT);
+    await eventually('front-proxy no longer trusts edge-2', async () => !(await argsOf(a, HUB_NS, 'front-proxy-front-proxy')).some((x) => x.includes('edge-2/service-account')), WAIT);
+    expect(await getOrUndefined(a, ConfigMaps, HUB_NS, 'edge-2-join-response')).toBeUndefined();
+  }, 120_000);
+
+  it('withdrawing consent on A stops the flow, and both sides say so', async () => {
+    await a.patch(RootShards, HUB_NS, 'root', { spec: { federation: { accept: [{ cluster: 'lab', namespace: '*', shard: 'lab-*' }] } } }, 'merge');
+    await eventually('edge-1 no longer accepted on B', async () => (await condition(b, Shards, EDGE_NS, 'edge-1', 'Joined'))?.reason === 'NotAccepted', WAIT);
+    // The join info is no longer sent to the edge cluster, and the last answer carries no certificate.
+    expect((await condition(b, Shards, EDGE_NS, 'edge-1', 'RootShard'))?.reason).toBe('JoinInfoNotFound');
+    await eventually('A dropped edge-1\'s key', async () => !(await getOrUndefined(a, Secrets, HUB_NS, 'edge-1-service-account')), WAIT);
+    expect(await federated('edge-1')).toMatchObject({ state: 'Refused', reason: 'NotAccepted' });
+    expect(parseJoinResponse((await b.get(ConfigMaps, EDGE_NS, 'edge-1-join-response')).data as Record<string, string>).signed).toBeUndefined();
+    await eventually('root shard no longer trusts edge-1', async () => !(await argsOf(a, HUB_NS, 'root-kcp')).some((x) => x.includes('edge-1/service-account')), WAIT);
+  }, 90_000);
+});
