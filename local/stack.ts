@@ -41,6 +41,8 @@ export interface LocalStackOptions {
   operator?: boolean;
   /** Start the sync sidecar too (default false). */
   sidecar?: boolean;
+  /** Extra sidecar flags, e.g. `--cluster-name=hub` for a cluster that takes part in federation. */
+  sidecarArgs?: string[];
   /** Extra operator flags. */
   operatorArgs?: string[];
   /** Operator and sidecar log level (default info). */
@@ -132,6 +134,7 @@ export class LocalStack {
       `--kubeconfig=${kubeconfig}`,
       `--namespace=${INSTALL_NAMESPACE}`,
       `--health-probe-bind-address=127.0.0.1:${this.sidecarProbePort}`,
+      ...(this.opts.sidecarArgs ?? []),
     ]);
     return this.sidecar;
   }

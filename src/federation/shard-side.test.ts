@@ -135,9 +135,11 @@ describe('checkSignedResponse', () => {
     expect([...checked.secrets.keys()].sort()).toEqual(edge.plans.map((p) => p.secretName).sort());
     for (const p of edge.plans) {
       const s = checked.secrets.get(p.secretName);
-      expect(s?.['tls.crt']).toBe(response.signed?.certificates[p.templateKey]);
+      // As locally issued Secrets: the leaf then its intermediate in tls.crt, the root in ca.crt, so
+      // a peer that trusts only the root CA builds the path (a leaf alone fails verification there).
+      expect(s?.['tls.crt']).toBe(`${response.signed?.certificates[p.templateKey] ?? ''}${h.info.caCertificates[issuingCA(p, h.name) ?? 'root']}`);
       expect(s?.['tls.key']).toBe(edge.keys[p.templateKey]);
-      expect(s?.['ca.crt']).toBe(h.info.caCertificates[issuingCA(p, h.name) ?? 'root']);
+      expect(s?.['ca.crt']).toBe(h.info.caCertificates.root);
     }
     const earliest = Math.min(...Object.values(response.signed?.certificates ?? {}).map((c) => parseCertificate(c).notAfter.getTime()));
     expect(checked.notAfter.getTime()).toBe(earliest);

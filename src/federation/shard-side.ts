@@ -1,7 +1,7 @@
 // The joining Shard's side, without I/O: which certificates to ask for, the request for a set of
 // local keys, and checking what comes back before anything is mounted.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import type { TlsSecretData } from '../pki/bundle.js';
+import { tlsSecretData, type TlsSecretData } from '../pki/bundle.js';
 import { createCsr } from '../pki/csr.js';
 import { shardCertificates, type CertificateTemplates, type PlannedCertificate } from '../pki/hierarchy.js';
 import { DEFAULT_KEY_SPEC, publicKeyFingerprint } from '../pki/keys.js';
@@ -121,7 +121,9 @@ export function checkSignedResponse(
     }
     const diffs = specDifferences(cert, { ...plan, durationMs: cert.notAfter.getTime() - cert.notBefore.getTime() });
     if (diffs.length > 0) return { ok: false, message: `the ${plan.templateKey} certificate differs from what was asked: ${diffs[0]}` };
-    secrets.set(plan.secretName, { 'tls.crt': pem, 'tls.key': keyPem, 'ca.crt': caPem });
+    // Laid out as locally issued Secrets are (tls.crt carries the intermediate, ca.crt the root), so
+    // peers that trust only the root CA can build the path to this shard's certificates.
+    secrets.set(plan.secretName, tlsSecretData(pem, keyPem, { 'tls.crt': caPem, 'ca.crt': info.caCertificates.root }));
     notAfter = Math.min(notAfter, cert.notAfter.getTime());
   }
   return { ok: true, secrets, notAfter: new Date(notAfter) };

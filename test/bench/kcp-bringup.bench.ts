@@ -10,11 +10,11 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Deployments, Secrets, Services } from '../../src/kube/resources.js';
-import { repoRoot, versions } from '../../local/binaries.js';
+import { repoRoot } from '../../local/binaries.js';
 import { LocalStack } from '../../local/stack.js';
 import { KcpUser } from '../e2e/kcp-user.js';
 import { FRONT_PROXY_PORT, FRONT_PROXY_SERVICE, sampleObjects } from '../e2e/topology.js';
-import { machineFacts, stats } from './machine.js';
+import { resultHeader, stats } from './machine.js';
 
 const runs = Number(process.argv[2] ?? 3);
 const NS = 'kcp-bench';
@@ -109,14 +109,8 @@ const fmt = (xs: number[]) => {
 };
 const row = (label: string, ms: Marks[]) =>
   `| ${label} | ${fmt(ms.map((m) => m.podsReady))} | ${fmt(ms.map((m) => m.firstAnswer))} | ${fmt(ms.map((m) => m.workspaceReady))} |`;
-const facts = machineFacts();
 const report = [
-  '',
-  `## ${facts.date} (commit ${facts.commit})`,
-  '',
-  ...Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`),
-  `- kcp: ${versions().KCP_VERSION ?? '?'}`,
-  '',
+  ...resultHeader(),
   `Standard topology (config/samples: 2 etcd, RootShard and Shard with 2 replicas each, FrontProxy with 2), ${runs} runs each, p50 (min, max) from apply:`,
   '',
   '| | all kcp Pods ready | first `get workspaces` through the front-proxy | first workspace Ready |',

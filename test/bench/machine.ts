@@ -29,3 +29,8 @@ export function stats(samples: number[]): { min: number; p50: number; p99: numbe
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
   return { min: s[0] ?? 0, p50: at(0.5), p99: at(0.99), max: s[s.length - 1] ?? 0, mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
 }
+
+/** The head of a result section: date and commit, then every fact as a list item, then kcp's version. */
+export function resultHeader(facts: Record<string, string> = machineFacts()): string[] {
+  return ['', `## ${facts.date} (commit ${facts.commit})`, '', ...Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`), `- kcp: ${versions().KCP_VERSION ?? '?'}`, ''];
+}

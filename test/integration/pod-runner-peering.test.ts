@@ -18,36 +18,13 @@ import { listNetns, macOf } from '../../local/pods/network.js';
 import { EXTERNAL_DNS_HOSTNAME } from '../../local/pods/routing.js';
 import { PodRunner } from '../../local/pods/runner.js';
 import { LocalStack } from '../../local/stack.js';
+import { etcdDeployment } from './pod-fixtures.js';
 import { eventually } from './helpers.js';
 
 const run = promisify(execFile);
 const PUBLIC = 'kcp.peering.dev.local';
 
-const deployment = (ns: string, name: string): KubeObject => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace: ns },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: {
-        containers: [
-          {
-            name,
-            image: 'etcd',
-            command: ['etcd'],
-            args: ['--listen-client-urls=http://0.0.0.0:2379', '--advertise-client-urls=http://127.0.0.1:2379', '--listen-peer-urls=http://127.0.0.1:2380', '--initial-advertise-peer-urls=http://127.0.0.1:2380', '--initial-cluster=default=http://127.0.0.1:2380', '--data-dir=/var/lib/kpr-peering/data', '--unsafe-no-fsync=true'],
-            readinessProbe: { httpGet: { path: '/health', port: 2379 }, periodSeconds: 1 },
-            volumeMounts: [{ name: 'data', mountPath: '/var/lib/kpr-peering' }],
-          },
-        ],
-        volumes: [{ name: 'data', emptyDir: {} }],
-      },
-    },
-  },
-});
+const deployment = (ns: string, name: string): KubeObject => etcdDeployment(ns, name, { dataRoot: '/var/lib/kpr-peering', probe: { httpGet: { path: '/health', port: 2379 } } });
 
 const service = (ns: string, name: string, app: string, publicName?: string): KubeObject => ({
   apiVersion: 'v1',

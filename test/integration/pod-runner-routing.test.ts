@@ -14,33 +14,10 @@ import { Deployments, Services } from '../../src/kube/resources.js';
 import { freePort } from '../../local/ports.js';
 import { PodRunner, type PodInfo } from '../../local/pods/runner.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
+import { etcdDeployment } from './pod-fixtures.js';
 
 /** An etcd Pod with its data in an emptyDir; `probePort` 9999 is never answered. */
-const etcd = (ns: string, name: string, probe: Record<string, unknown> | undefined): KubeObject => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace: ns },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: {
-        containers: [
-          {
-            name,
-            image: 'etcd',
-            command: ['etcd'],
-            args: ['--listen-client-urls=http://0.0.0.0:2379', '--advertise-client-urls=http://127.0.0.1:2379', '--listen-peer-urls=http://127.0.0.1:2380', '--initial-advertise-peer-urls=http://127.0.0.1:2380', '--initial-cluster=default=http://127.0.0.1:2380', '--data-dir=/var/lib/kpr-routing/data', '--unsafe-no-fsync=true'],
-            ...(probe ? { readinessProbe: { ...probe, periodSeconds: 1 } } : {}),
-            volumeMounts: [{ name: 'data', mountPath: '/var/lib/kpr-routing' }],
-          },
-        ],
-        volumes: [{ name: 'data', emptyDir: {} }],
-      },
-    },
-  },
-});
+const etcd = (ns: string, name: string, probe: Record<string, unknown> | undefined): KubeObject => etcdDeployment(ns, name, { dataRoot: '/var/lib/kpr-routing', ...(probe ? { probe } : {}) });
 
 const service = (ns: string, name: string, port: number, targetPort: number): KubeObject => ({
   apiVersion: 'v1',

@@ -4,7 +4,7 @@
 import type { FederationAcceptRule } from '../../api/federation.js';
 import type { KubeObject } from '../../kube/object.js';
 import { LABEL_ROOTSHARD, LABEL_SHARD } from '../../pki/hierarchy.js';
-import { sourceMarks } from '../../../sync/marks.js';
+import { sourceMarks, withMarks } from '../../../sync/marks.js';
 import { componentLabels, type Component } from '../common/labels.js';
 import { controllerRef } from '../common/owner.js';
 import {
@@ -42,15 +42,7 @@ function configMap(owner: KubeObject, component: Component, name: string, role: 
 }
 
 function withSourceMarks(obj: KubeObject, clusters: readonly string[], namespaces: readonly string[]): KubeObject {
-  const marks = sourceMarks({ clusters: unique(clusters), namespaces: unique(namespaces) });
-  return {
-    ...obj,
-    metadata: {
-      ...obj.metadata,
-      labels: { ...obj.metadata.labels, ...marks.labels },
-      annotations: { ...obj.metadata.annotations, ...marks.annotations },
-    },
-  };
+  return withMarks(obj, sourceMarks({ clusters: unique(clusters), namespaces: unique(namespaces) }));
 }
 
 /** `<rs>-federation`: goes to every cluster and namespace an accept rule names (globs as the sidecar reads them). */
