@@ -30,6 +30,7 @@ import {
   type JoinInfo,
   type JoinResponse,
 } from '../federation/protocol.js';
+import { undelivered } from '../federation/delivery.js';
 import { signApproved } from '../federation/sign.js';
 import { verifyJoinRequest, type Origin } from '../federation/verify.js';
 import { secretData, type ControllerContext } from './context.js';
@@ -254,7 +255,13 @@ export async function reconcileRootFederation(
       await ctx.applier.apply(ConfigMaps, responseConfigMap(owner, resp), prior?.obj);
       const sa = resp.signed?.certificates['service-account'];
       if (sa) await ctx.applier.apply(Secrets, remoteServiceAccountSecret(owner, request.shard, sa), ctx.secrets.getByName(ns, `${request.shard}-service-account`));
-      out.federatedShards.push({ ...entry, state: resp.signed ? 'Joined' : 'Pending', ...(resp.signed ? { generation: resp.signed.generation, notAfter: resp.signed.notAfter } : {}) });
+      const stuck = undelivered(configMapInformer(ctx).getByName(ns, responseConfigMapName(request.shard)), o.cluster, o.namespace);
+      out.federatedShards.push({
+        ...entry,
+        state: resp.signed ? 'Joined' : 'Pending',
+        ...(resp.signed ? { generation: resp.signed.generation, notAfter: resp.signed.notAfter } : {}),
+        ...(stuck ? { reason: stuck.reason, message: `the response has not reached the shard's cluster: ${stuck.message}` } : {}),
+      });
     }
   }
 

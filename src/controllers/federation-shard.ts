@@ -28,6 +28,7 @@ import {
   type JoinInfo,
   type JoinResponse,
 } from '../federation/protocol.js';
+import { undelivered } from '../federation/delivery.js';
 import { buildJoinRequest, checkSignedResponse, issuingCA, joinInfoChainError, requestPlans } from '../federation/shard-side.js';
 import { certificateSecret } from './certificates.js';
 import { secretData, Shards, type ControllerContext } from './context.js';
@@ -194,7 +195,10 @@ export async function reconcileFederatedShard(ctx: ControllerContext, shard: Kub
   }
 
   const ready = decisions.every((d) => d.action === 'keep');
-  if (!ready && !failure) cond('Joined', 'False', 'AwaitingSignature', `waiting for cluster ${hub.cluster} to sign the join request`);
+  // A request that cannot reach the hub (partition, missing registration, consent) says so.
+  const stuck = !ready && !failure ? undelivered(cms.getByName(ns, requestConfigMapName(name)), hubTarget.cluster, hubTarget.namespace) : undefined;
+  if (stuck) cond('Joined', 'False', stuck.reason, `the join request has not reached cluster ${hub.cluster}: ${stuck.message}`);
+  else if (!ready && !failure) cond('Joined', 'False', 'AwaitingSignature', `waiting for cluster ${hub.cluster} to sign the join request`);
   else if (failure) cond('Joined', 'False', failure.reason, failure.message);
   else if (responseObj === undefined && requestObj) cond('Joined', 'False', 'JoinWithdrawn', `cluster ${hub.cluster} no longer answers this shard's request; its current certificates stay until they expire`);
   else cond('Joined', 'True', 'Signed', `certificates signed by cluster ${hub.cluster}`);

@@ -71,6 +71,11 @@ async function privateKeyFingerprints(client: KubeClient, namespace: string): Pr
   return out;
 }
 
+async function condition(client: KubeClient, r: typeof Shards, ns: string, name: string, type: string) {
+  const o = await getOrUndefined(client, r, ns, name);
+  return ((o?.status as { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } | undefined)?.conditions ?? []).find((c) => c.type === type);
+}
+
 describe('shard federation across two clusters (operators and sidecars, no kcp)', () => {
   let hub: ControlPlane;
   let edge: ControlPlane;
@@ -122,10 +127,6 @@ describe('shard federation across two clusters (operators and sidecars, no kcp)'
     await Promise.all([hub?.stop(), edge?.stop()]);
   });
 
-  const condition = async (client: KubeClient, r: typeof Shards, ns: string, name: string, type: string) => {
-    const o = await getOrUndefined(client, r, ns, name);
-    return ((o?.status as { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } | undefined)?.conditions ?? []).find((c) => c.type === type);
-  };
   const federated = async (shard: string) => {
     const rs = await a.get(RootShards, HUB_NS, 'root');
     return ((rs.status as { federatedShards?: Array<{ name: string; state: string; reason?: string; generation?: number }> } | undefined)?.federatedShards ?? []).find((s) => s.name === shard);
@@ -171,6 +172,11 @@ describe('shard federation across two clusters (operators and sidecars, no kcp)'
       if (s.metadata.name?.endsWith('-ca') && d['tls.crt'] && d['tls.key']) caKeys.add(publicKeyFingerprintOfPem(d['tls.crt']));
     }
     expect(caKeys.size).toBe(5);
+    // The scan finds a CA key when there is one (a canary, removed again), so its silence below means something.
+    const rootCA = decoded(await a.get(Secrets, HUB_NS, 'root-ca')) ?? {};
+    await b.create(Secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'canary', namespace: EDGE_NS }, data: { leaked: Buffer.from(rootCA['tls.key'] ?? '').toString('base64') } });
+    expect([...(await privateKeyFingerprints(b, EDGE_NS)).keys()].filter((fp) => caKeys.has(fp))).toHaveLength(1);
+    await b.delete(Secrets, EDGE_NS, 'canary');
     const onB = await privateKeyFingerprints(b, EDGE_NS);
     expect(onB.size).toBeGreaterThan(0);
     expect([...onB.keys()].filter((fp) => caKeys.has(fp))).toEqual([]);
@@ -334,6 +340,24 @@ describe('shard federation across two clusters (operators and sidecars, no kcp)'
     expect(await federated('edge-1')).toMatchObject({ state: 'Joined', generation: 2 });
   }, 120_000);
 
+
+  it('a partition from the hub is reported on the edge Shard, and the flow converges when it heals', async () => {
+    const before = decoded(await b.get(Secrets, EDGE_NS, 'edge-1-server'))?.['tls.crt'];
+    await hub.stopApiServer();
+    try {
+      await b.delete(Secrets, EDGE_NS, 'edge-1-server'); // the edge needs a new certificate now
+      const c = await eventually('edge-1 reports the hub unreachable', async () => {
+        const x = await condition(b, Shards, EDGE_NS, 'edge-1', 'Joined');
+        return x?.reason === 'ClusterUnreachable' ? x : undefined;
+      }, WAIT);
+      expect(c.message).toContain('has not reached cluster hub');
+    } finally {
+      await hub.startApiServer();
+    }
+    await eventually('edge-1 joined again after the partition', async () => (await condition(b, Shards, EDGE_NS, 'edge-1', 'Joined'))?.status === 'True', 90_000);
+    expect(decoded(await b.get(Secrets, EDGE_NS, 'edge-1-server'))?.['tls.crt']).not.toEqual(before);
+  }, 180_000);
+
   it('renews short-lived certificates through new requests, without a person', async () => {
     const short = Object.fromEntries(['server', 'service-account', 'virtual-workspaces', 'client', 'mounts-proxy', 'logical-cluster-admin', 'external-logical-cluster-admin'].map((k) => [k, { spec: { duration: '40s', renewBefore: '25s' } }]));
     await b.create(Shards, edgeShard('edge-2', { certificateTemplates: short }));
@@ -364,5 +388,42 @@ describe('shard federation across two clusters (operators and sidecars, no kcp)'
     expect(await federated('edge-1')).toMatchObject({ state: 'Refused', reason: 'NotAccepted' });
     expect(parseJoinResponse((await b.get(ConfigMaps, EDGE_NS, 'edge-1-join-response')).data as Record<string, string>).signed).toBeUndefined();
     await eventually('root shard no longer trusts edge-1', async () => !(await argsOf(a, HUB_NS, 'root-kcp')).some((x) => x.includes('edge-1/service-account')), WAIT);
+  }, 90_000);
+});
+
+describe('shard federation inside one cluster, across namespaces (one operator, one sidecar)', () => {
+  let cp: ControlPlane;
+  let admin: KubeClient;
+  let op: RunningOperator;
+  let sc: RunningSidecar;
+
+  beforeAll(async () => {
+    cp = await startControlPlane({ name: 'fed-local' });
+    admin = await cp.client('fed-local-test');
+    await acceptingNamespace(admin, 'platform', ['local/team-a/*-join-request']);
+    await acceptingNamespace(admin, 'team-a', ['local/platform/root-federation', 'local/platform/*-join-response']);
+    await acceptingNamespace(admin, 'team-b', ['local/platform/root-federation', 'local/platform/*-join-response']);
+    const kubeconfig = await localIdentity(cp, admin, SYNC_NS);
+    op = await startOperator({ namespace: undefined, deregistrationTimeoutMs: 3000 }, kubeConfigOf(cp));
+    sc = await startSidecar(kubeconfig, { namespace: SYNC_NS, clusterName: 'local' });
+    await admin.create(RootShards, { ...rootShard([{ cluster: 'local', namespace: 'team-a', shard: '*' }]), metadata: { name: 'root', namespace: 'platform' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await sc?.stop();
+    await op?.stop();
+    admin?.close();
+    await cp?.stop();
+  });
+
+  it('a Shard in team-a joins the RootShard in platform; team-b is not accepted and gets nothing', async () => {
+    await admin.create(Shards, { ...edgeShard('team-a-shard'), metadata: { name: 'team-a-shard', namespace: 'team-a' } });
+    await eventually('team-a-shard joined', async () => (await condition(admin, Shards, 'team-a', 'team-a-shard', 'Joined'))?.status === 'True', WAIT);
+    expect(await getOrUndefined(admin, Secrets, 'platform', 'team-a-shard-service-account')).toBeDefined();
+    // team-b accepts the join info, but the RootShard does not send it there.
+    await admin.create(Shards, { ...edgeShard('team-b-shard'), metadata: { name: 'team-b-shard', namespace: 'team-b' } });
+    await eventually('team-b-shard has no join info', async () => (await condition(admin, Shards, 'team-b', 'team-b-shard', 'RootShard'))?.reason === 'JoinInfoNotFound', WAIT);
+    expect(await getOrUndefined(admin, ConfigMaps, 'team-b', 'root-federation')).toBeUndefined();
+    expect(await getOrUndefined(admin, Secrets, 'team-b', 'team-b-shard-server')).toBeUndefined();
   }, 90_000);
 });

@@ -18,7 +18,7 @@ export interface RunningOperator {
 }
 
 export async function startOperator(
-  settings: Partial<OperatorSettings> & { namespace: string },
+  settings: Partial<OperatorSettings> & Pick<OperatorSettings, 'namespace'>,
   kubeConfig: KubeConfig = sharedKubeConfig(),
 ): Promise<RunningOperator> {
   const userAgent = `operator-it-${randomBytes(3).toString('hex')}`;
