@@ -17,8 +17,21 @@ export interface FederationAcceptRule {
   shard: string;
 }
 
+/** Kubeconfigs of remote teams that a RootShard signs client certificates for. */
+export interface KubeconfigAcceptRule {
+  cluster: string;
+  namespace: string;
+  /** The Kubeconfig's name. Glob. */
+  name: string;
+  /** User names it may ask for. Globs; a `system:` name only by a pattern that starts with `system:`. */
+  usernames: string[];
+  /** Groups it may ask for (each must match one). Globs; a `system:` group only by a pattern that starts with `system:`. */
+  groups?: string[];
+}
+
 export interface RootShardFederation {
   accept?: FederationAcceptRule[];
+  acceptKubeconfigs?: KubeconfigAcceptRule[];
   /** Where join requests land on this cluster; default the RootShard's namespace. */
   requestNamespace?: string;
   /** Longest validity signed for a remote shard's certificate (Go duration); default 8760h. */
@@ -55,6 +68,32 @@ export function federationSchema(): JSONSchemaProps {
             shard: glob('The Shard\'s name'),
           },
           { required: ['cluster', 'namespace', 'shard'] },
+        ),
+        { maxItems: 64 },
+      ),
+      acceptKubeconfigs: array(
+        'Kubeconfigs on other clusters (Kubeconfig `spec.target.joinRef`) whose client certificates this installation ' +
+          'signs. The client key stays where it was made. Empty or unset: none.',
+        object(
+          'Accepted Kubeconfigs, by cluster, namespace and name, and the identities they may carry.',
+          {
+            cluster: glob('The sync sidecar name (`--cluster-name`) of the cluster the Kubeconfig is on'),
+            namespace: glob('The Kubeconfig\'s namespace on that cluster'),
+            name: glob('The Kubeconfig\'s name'),
+            usernames: array(
+              'User names it may ask for, as globs. A name starting with `system:` is admitted only by a pattern that ' +
+                'starts with `system:` too.',
+              string('A user name or glob.', { minLength: 1, maxLength: 256 }),
+              { minItems: 1, maxItems: 64 },
+            ),
+            groups: array(
+              'Groups it may ask for, as globs; every group asked for must match one. Unset: none. A group starting with ' +
+                '`system:` (such as `system:masters`) is admitted only by a pattern that starts with `system:` too.',
+              string('A group name or glob.', { minLength: 1, maxLength: 256 }),
+              { maxItems: 64 },
+            ),
+          },
+          { required: ['cluster', 'namespace', 'name', 'usernames'] },
         ),
         { maxItems: 64 },
       ),

@@ -13,7 +13,7 @@ import type { TlsSecretData } from '../pki/bundle.js';
 import { hostFromURL, LABEL_ROOTSHARD, LABEL_SHARD, rootCASecretName, rootShardCAName, rootShardServiceHost, shardServiceHost } from '../pki/hierarchy.js';
 import { parseCertificate } from '../pki/x509.js';
 import { parseGoDuration } from '../resources/common/duration.js';
-import { joinConfigMap, remoteServiceAccountSecret, responseConfigMap } from '../resources/federation/objects.js';
+import { joinConfigMap, LABEL_REMOTE_KUBECONFIG, remoteServiceAccountSecret, responseConfigMap } from '../resources/federation/objects.js';
 import { baseURL } from '../resources/shard/model.js';
 import {
   CA_KEYS,
@@ -26,7 +26,10 @@ import {
   ProtocolError,
   REQUEST_KEY,
   responseConfigMapName,
+  RESPONSE_KINDS,
+  requesterOf,
   type CAKey,
+  type Requester,
   type JoinInfo,
   type JoinResponse,
 } from '../federation/protocol.js';
@@ -35,11 +38,23 @@ import { signApproved } from '../federation/sign.js';
 import { verifyJoinRequest, type Origin } from '../federation/verify.js';
 import { secretData, type ControllerContext } from './context.js';
 import { deregisterShard } from './deregistration.js';
-import { configMapInformer } from './watches.js';
+import { configMapInformer, kubeconfigInformer } from './watches.js';
 
 export const DEFAULT_MAX_CERTIFICATE_DURATION_MS = 8760 * 3600_000;
 /** When the RootShard's cluster first saw a joined shard's request gone (bounds deregistration). */
 const WITHDRAWN_AT = 'operator.kcp.io/withdrawn-at';
+
+/** Responses and claims are per requester kind: a Shard and a Kubeconfig may share a name. */
+const responseKey = (requester: Requester, name: string) => `${requester}/${name}`;
+const splitKey = (key: string): [Requester, string] => {
+  const i = key.indexOf('/');
+  return [key.slice(0, i) as Requester, key.slice(i + 1)];
+};
+
+/** A local object already has the name: a Shard in the RootShard's namespace, or a Kubeconfig anywhere (its group kubeconfig:<name> would be shared). */
+function localHolds(ctx: ControllerContext, ns: string, requester: Requester, name: string): boolean {
+  return requester === 'Shard' ? !!ctx.shards.getByName(ns, name) : kubeconfigInformer(ctx).list().some((k) => k.metadata.name === name);
+}
 
 export interface FederationOutcome {
   conditions: ConditionInput[];
@@ -65,14 +80,15 @@ function responsesOf(ctx: ControllerContext, ns: string, rootShard: string): Map
   const out = new Map<string, { obj: KubeObject; doc: JoinResponse | undefined }>();
   for (const cm of configMapInformer(ctx).list(ns)) {
     const l = cm.metadata.labels ?? {};
-    if (l[LABEL_FEDERATION] !== 'response' || l[LABEL_ROOTSHARD] !== rootShard || !l[LABEL_SHARD]) continue;
+    const requester: Requester | undefined = l[LABEL_SHARD] ? 'Shard' : l[LABEL_REMOTE_KUBECONFIG] ? 'Kubeconfig' : undefined;
+    if (l[LABEL_FEDERATION] !== 'response' || l[LABEL_ROOTSHARD] !== rootShard || !requester) continue;
     let doc: JoinResponse | undefined;
     try {
       doc = parseJoinResponse(cm.data as Record<string, string> | undefined);
     } catch {
       doc = undefined;
     }
-    out.set(l[LABEL_SHARD], { obj: cm, doc });
+    out.set(responseKey(requester, l[LABEL_SHARD] ?? l[LABEL_REMOTE_KUBECONFIG] ?? ''), { obj: cm, doc });
   }
   return out;
 }
@@ -113,8 +129,8 @@ function reservedHosts(ctx: ControllerContext, rs: KubeObject, spec: RootShardSp
     const ss = s.spec as { clusterDomain?: string; shardBaseURL?: string } | undefined;
     hosts.push(shardServiceHost(s.metadata.name ?? '', ns, ss?.clusterDomain), hostFromURL(ss?.shardBaseURL));
   }
-  for (const [shard, r] of responses) {
-    if (shard === except) continue;
+  for (const [key, r] of responses) {
+    if (key === responseKey('Shard', except)) continue;
     const server = r.doc?.signed?.certificates.server;
     if (!server) continue;
     try {
@@ -181,22 +197,24 @@ export async function reconcileRootFederation(
         const message = err instanceof ProtocolError ? err.message : 'unreadable';
         refusals.push(`${o.cluster}/${o.namespace}/${o.name}: MalformedRequest`);
         const shardName = o.name.replace(/-join-request$/, '');
-        if (!responses.has(shardName) && !claimed.has(shardName)) {
-          claimed.set(shardName, { cluster: o.cluster, namespace: o.namespace });
+        if (shardName !== o.name && !responses.has(responseKey('Shard', shardName)) && !claimed.has(responseKey('Shard', shardName))) {
+          claimed.set(responseKey('Shard', shardName), { cluster: o.cluster, namespace: o.namespace });
           out.federatedShards.push({ name: shardName, cluster: o.cluster, namespace: o.namespace, state: 'Refused', reason: 'MalformedRequest', message });
         }
         void ctx.events.record(owner, 'Warning', 'ShardJoinRefused', `${o.cluster}/${o.namespace}/${o.name}: ${message}`);
         continue;
       }
       if (request.rootShard !== name) continue;
-      const prior = responses.get(request.shard);
+      const requester = requesterOf(request);
+      const key = responseKey(requester, request.shard);
+      const prior = responses.get(key);
       // The first origin to hold a name keeps it: from an earlier response, or from this very pass.
-      const claim = claimed.get(request.shard) ?? (prior?.doc ? { cluster: prior.doc.cluster, namespace: prior.doc.namespace } : undefined);
+      const claim = claimed.get(key) ?? (prior?.doc ? { cluster: prior.doc.cluster, namespace: prior.doc.namespace } : undefined);
       const other = claim && (claim.cluster !== o.cluster || claim.namespace !== o.namespace) ? claim : undefined;
-      const holder = request.shard === name ? 'root' : ctx.shards.getByName(ns, request.shard) ? 'local' : other;
+      const holder = requester === 'Shard' && request.shard === name ? 'root' : localHolds(ctx, ns, requester, request.shard) ? 'local' : other;
       if (!holder) {
-        seen.add(request.shard);
-        claimed.set(request.shard, { cluster: o.cluster, namespace: o.namespace });
+        seen.add(key);
+        claimed.set(key, { cluster: o.cluster, namespace: o.namespace });
       }
       // A Shard deleted and created again on its cluster starts over at generation 1, but may never reuse a key.
       const same = holder ? undefined : prior?.doc;
@@ -204,6 +222,7 @@ export async function reconcileRootFederation(
       const verdict = verifyJoinRequest({
         rootShard: { name, namespace: ns, caSecretRef: spec.certificates?.caSecretRef?.name },
         accept,
+        acceptKubeconfigs: fed?.acceptKubeconfigs ?? [],
         maxDurationMs: maxMs,
         origin,
         request,
@@ -212,7 +231,7 @@ export async function reconcileRootFederation(
         previous,
       });
       const base: JoinResponse = {
-        kind: 'KcpShardJoinResponse',
+        kind: RESPONSE_KINDS[requester],
         version: 1,
         rootShard: name,
         shard: request.shard,
@@ -227,14 +246,14 @@ export async function reconcileRootFederation(
         refusals.push(`${o.cluster}/${o.namespace}/${request.shard}: ${verdict.reason}`);
         // status.federatedShards is keyed by name: a claim on a name someone else holds shows in the
         // condition and an Event, not as a second entry.
-        if (!holder) out.federatedShards.push({ ...entry, state: 'Refused', reason: verdict.reason, message: verdict.message });
-        void ctx.events.record(owner, 'Warning', 'ShardJoinRefused', `${o.cluster}/${o.namespace}/${request.shard}: ${verdict.message}`);
+        if (!holder && requester === 'Shard') out.federatedShards.push({ ...entry, state: 'Refused', reason: verdict.reason, message: verdict.message });
+        void ctx.events.record(owner, 'Warning', requester === 'Shard' ? 'ShardJoinRefused' : 'KubeconfigRefused', `${o.cluster}/${o.namespace}/${request.shard}: ${verdict.message}`);
         log.info({ shard: request.shard, cluster: o.cluster, reason: verdict.reason }, 'refused a join request');
         if (holder) continue; // the response's name belongs to someone else: status and Event only
         const withdrawn = verdict.reason === 'NotAccepted';
         const resp: JoinResponse = { ...base, refused: { generation: request.generation, reason: verdict.reason, message: verdict.message } };
         if (withdrawn) delete resp.signed;
-        if (withdrawn && previous?.signed && !(await letGo(ctx, owner, spec, request.shard, prior?.obj, now, log))) {
+        if (withdrawn && requester === 'Shard' && previous?.signed && !(await letGo(ctx, owner, spec, request.shard, prior?.obj, now, log))) {
           requeue(5000); // answer once kcp has let it go, so that this is retried
           continue;
         }
@@ -249,10 +268,11 @@ export async function reconcileRootFederation(
           signed: { generation: request.generation, certificates: signed.certificates, notAfter: signed.notAfter },
           signedKeys: [...base.signedKeys, ...verdict.fingerprints].slice(-MAX_SIGNED_KEYS),
         };
-        void ctx.events.record(owner, 'Normal', 'ShardJoinSigned', `signed generation ${request.generation} for ${o.cluster}/${o.namespace}/${request.shard}`);
+        void ctx.events.record(owner, 'Normal', requester === 'Shard' ? 'ShardJoinSigned' : 'KubeconfigSigned', `signed generation ${request.generation} for ${o.cluster}/${o.namespace}/${request.shard}`);
         log.info({ shard: request.shard, cluster: o.cluster, generation: request.generation }, 'signed a join request');
       }
       await ctx.applier.apply(ConfigMaps, responseConfigMap(owner, resp), prior?.obj);
+      if (requester === 'Kubeconfig') continue;
       const sa = resp.signed?.certificates['service-account'];
       if (sa) await ctx.applier.apply(Secrets, remoteServiceAccountSecret(owner, request.shard, sa), ctx.secrets.getByName(ns, `${request.shard}-service-account`));
       const stuck = undelivered(configMapInformer(ctx).getByName(ns, responseConfigMapName(request.shard)), o.cluster, o.namespace);
@@ -266,14 +286,15 @@ export async function reconcileRootFederation(
   }
 
   // Responses whose request is gone (withdrawn by its cluster, or federation turned off): let go.
-  for (const [shard, r] of responses) {
-    if (seen.has(shard)) continue;
-    if (r.doc?.signed && !(await letGo(ctx, owner, spec, shard, r.obj, now, log))) {
+  for (const [key, r] of responses) {
+    if (seen.has(key)) continue;
+    const [requester, shard] = splitKey(key);
+    if (requester === 'Shard' && r.doc?.signed && !(await letGo(ctx, owner, spec, shard, r.obj, now, log))) {
       requeue(5000);
       out.federatedShards.push({ name: shard, cluster: r.doc.cluster, namespace: r.doc.namespace, state: 'Pending', reason: 'Deregistering', message: 'the request was withdrawn; removing the shard from kcp' });
       continue;
     }
-    await deleteIfPresent(ctx, ConfigMaps, ns, responseConfigMapName(shard));
+    await deleteIfPresent(ctx, ConfigMaps, ns, responseConfigMapName(shard, requester));
   }
 
   if (fed && out.conditions.length === 0) {

@@ -19,11 +19,20 @@ export const MAX_DOCUMENT_BYTES = 256 * 1024;
 
 export const LABEL_FEDERATION = 'operator.kcp.io/federation';
 
+/** Who asks: a Shard joining, or a Kubeconfig of a remote team (its client key stays where it was made). */
+export type Requester = 'Shard' | 'Kubeconfig';
+const SUFFIX: Record<Requester, string> = { Shard: 'join', Kubeconfig: 'kubeconfig' };
+
 export const joinConfigMapName = (rootShard: string): string => `${rootShard}-federation`;
-export const requestConfigMapName = (shard: string): string => `${shard}-join-request`;
-export const responseConfigMapName = (shard: string): string => `${shard}-join-response`;
-/** B-side Secret holding the private keys of the request being signed (never synced). */
-export const pendingKeysSecretName = (shard: string): string => `${shard}-join-keys`;
+export const requestConfigMapName = (name: string, requester: Requester = 'Shard'): string => `${name}-${SUFFIX[requester]}-request`;
+export const responseConfigMapName = (name: string, requester: Requester = 'Shard'): string => `${name}-${SUFFIX[requester]}-response`;
+/** Requester-side Secret holding the private keys of the request being signed (never synced). */
+export const pendingKeysSecretName = (name: string, requester: Requester = 'Shard'): string => `${name}-${SUFFIX[requester]}-keys`;
+
+export const REQUEST_KINDS: Record<Requester, JoinRequest['kind']> = { Shard: 'KcpShardJoinRequest', Kubeconfig: 'KcpKubeconfigRequest' };
+export const RESPONSE_KINDS: Record<Requester, JoinResponse['kind']> = { Shard: 'KcpShardJoinResponse', Kubeconfig: 'KcpKubeconfigResponse' };
+export const requesterOf = (doc: { kind: JoinRequest['kind'] | JoinResponse['kind'] }): Requester =>
+  doc.kind === 'KcpKubeconfigRequest' || doc.kind === 'KcpKubeconfigResponse' ? 'Kubeconfig' : 'Shard';
 
 export type CAKey = 'root' | 'server' | 'client' | 'requestheader-client' | 'service-account';
 export const CA_KEYS: readonly CAKey[] = ['root', 'server', 'client', 'requestheader-client', 'service-account'];
@@ -51,22 +60,26 @@ export interface CertificateRequestEntry {
 }
 
 export interface JoinRequest {
-  kind: 'KcpShardJoinRequest';
+  kind: 'KcpShardJoinRequest' | 'KcpKubeconfigRequest';
   version: 1;
   rootShard: string;
+  /** The requester's name: the Shard's, or the Kubeconfig's. */
   shard: string;
   namespace: string;
   /** Raised for every new set of keys; a lower one than already signed is a replay. */
   generation: number;
   shardBaseURL?: string;
   clusterDomain?: string;
+  /** A Kubeconfig's identity (KcpKubeconfigRequest only). */
+  kubeconfig?: { username: string; groups: string[] };
   certificates: CertificateRequestEntry[];
 }
 
 export interface JoinResponse {
-  kind: 'KcpShardJoinResponse';
+  kind: 'KcpShardJoinResponse' | 'KcpKubeconfigResponse';
   version: 1;
   rootShard: string;
+  /** The requester's name: the Shard's, or the Kubeconfig's. */
   shard: string;
   /** The request's origin, which this response is bound to. */
   cluster: string;
@@ -125,10 +138,11 @@ function int(o: Json, field: string, what: string, min: number, optional = false
   return v;
 }
 
-function kindAndVersion(o: Json, kind: string, what: string): void {
-  if (o.kind !== kind) throw new ProtocolError(`${what}: kind must be ${kind}`);
+function kindAndVersion<K extends string>(o: Json, kinds: readonly K[], what: string): K {
+  if (!kinds.includes(o.kind as K)) throw new ProtocolError(`${what}: kind must be ${kinds.join(' or ')}`);
   // Only a number is quoted: any other value is content from another cluster (possibly a key).
   if (o.version !== 1) throw new ProtocolError(`${what}: version ${typeof o.version === 'number' ? o.version : '(not a number)'} is not supported (1 is)`);
+  return o.kind as K;
 }
 
 const PEM_MAX = 16 * 1024;
@@ -142,7 +156,7 @@ function pem(v: unknown, label: string, what: string, field: string): string {
 
 export function parseJoinInfo(data: Record<string, string> | undefined, what = 'join info'): JoinInfo {
   const o = document(data, JOIN_KEY, what);
-  kindAndVersion(o, 'KcpJoinInfo', what);
+  kindAndVersion(o, ['KcpJoinInfo'], what);
   const rs = o.rootShard as Json | undefined;
   if (typeof rs !== 'object' || rs === null) throw new ProtocolError(`${what}: rootShard is missing`);
   const ext = o.external as Json | undefined;
@@ -177,7 +191,7 @@ export function parseJoinInfo(data: Record<string, string> | undefined, what = '
 
 export function parseJoinRequest(data: Record<string, string> | undefined, what = 'join request'): JoinRequest {
   const o = document(data, REQUEST_KEY, what);
-  kindAndVersion(o, 'KcpShardJoinRequest', what);
+  const kind = kindAndVersion(o, ['KcpShardJoinRequest', 'KcpKubeconfigRequest'] as const, what);
   const certs = o.certificates;
   if (!Array.isArray(certs) || certs.length === 0 || certs.length > 32) throw new ProtocolError(`${what}: certificates must list 1 to 32 requests`);
   const certificates = certs.map((c: unknown, i): CertificateRequestEntry => {
@@ -191,8 +205,18 @@ export function parseJoinRequest(data: Record<string, string> | undefined, what 
   });
   const shardBaseURL = str(o, 'shardBaseURL', what, { optional: true, max: 2048 });
   const clusterDomain = str(o, 'clusterDomain', what, { optional: true, pattern: NAME });
+  let kubeconfig: JoinRequest['kubeconfig'];
+  if (kind === 'KcpKubeconfigRequest') {
+    const k = o.kubeconfig as Json | undefined;
+    if (typeof k !== 'object' || k === null) throw new ProtocolError(`${what}: kubeconfig is missing`);
+    const groups = k.groups ?? [];
+    if (!Array.isArray(groups) || groups.length > 64 || groups.some((g) => typeof g !== 'string' || g === '' || g.length > 256)) {
+      throw new ProtocolError(`${what}: kubeconfig.groups must be a list of up to 64 group names`);
+    }
+    kubeconfig = { username: str(k, 'username', what, { max: 256 }), groups: groups as string[] };
+  }
   return {
-    kind: 'KcpShardJoinRequest',
+    kind,
     version: 1,
     rootShard: str(o, 'rootShard', what, { pattern: NAME }),
     shard: str(o, 'shard', what, { pattern: NAME }),
@@ -200,15 +224,16 @@ export function parseJoinRequest(data: Record<string, string> | undefined, what 
     generation: int(o, 'generation', what, 1),
     ...(shardBaseURL ? { shardBaseURL } : {}),
     ...(clusterDomain ? { clusterDomain } : {}),
+    ...(kubeconfig ? { kubeconfig } : {}),
     certificates,
   };
 }
 
 export function parseJoinResponse(data: Record<string, string> | undefined, what = 'join response'): JoinResponse {
   const o = document(data, RESPONSE_KEY, what);
-  kindAndVersion(o, 'KcpShardJoinResponse', what);
+  const kind = kindAndVersion(o, ['KcpShardJoinResponse', 'KcpKubeconfigResponse'] as const, what);
   const out: JoinResponse = {
-    kind: 'KcpShardJoinResponse',
+    kind,
     version: 1,
     rootShard: str(o, 'rootShard', what, { pattern: NAME }),
     shard: str(o, 'shard', what, { pattern: NAME }),

@@ -10,14 +10,14 @@
 // - DurationTooLong: a validity beyond spec.federation.maxCertificateDuration;
 // - ForeignHostname: a shardBaseURL host that names another component of the installation.
 import type { KeyObject } from 'node:crypto';
-import type { FederationAcceptRule } from '../api/federation.js';
+import type { FederationAcceptRule, KubeconfigAcceptRule } from '../api/federation.js';
 import { globMatch } from '../../sync/patterns.js';
 import { parseCsr, type ParsedCsr } from '../pki/csr.js';
 import { PkiError } from '../pki/errors.js';
-import { hostFromURL, shardCertificates, type PlannedCertificate } from '../pki/hierarchy.js';
+import { hostFromURL, kubeconfigCertificate, shardCertificates, type PlannedCertificate } from '../pki/hierarchy.js';
 import { normalizeIp } from '../pki/ip.js';
 import { DEFAULT_KEY_SPEC, publicKeyFingerprint } from '../pki/keys.js';
-import { requestConfigMapName, type JoinRequest, type JoinResponse } from './protocol.js';
+import { requestConfigMapName, requesterOf, type JoinRequest, type JoinResponse } from './protocol.js';
 
 export interface Origin {
   cluster: string;
@@ -29,6 +29,7 @@ export interface Origin {
 export interface VerifyInput {
   rootShard: { name: string; namespace: string; caSecretRef?: string };
   accept: readonly FederationAcceptRule[];
+  acceptKubeconfigs?: readonly KubeconfigAcceptRule[];
   maxDurationMs: number;
   origin: Origin;
   request: JoinRequest;
@@ -57,9 +58,39 @@ export function acceptedBy(rules: readonly FederationAcceptRule[], o: { cluster:
   return rules.some((r) => globMatch(r.cluster, o.cluster) && globMatch(r.namespace, o.namespace) && globMatch(r.shard, o.shard));
 }
 
-/** What a shard of this name, in that namespace, gets from this RootShard: the local plan, untemplated. */
+/** A `system:` name is admitted only by a pattern that names `system:` itself, never by a bare glob such as `*`. */
+const admits = (pattern: string, value: string) => globMatch(pattern, value) && (!value.startsWith('system:') || pattern.startsWith('system:'));
+
+export function kubeconfigAcceptedBy(rules: readonly KubeconfigAcceptRule[], o: { cluster: string; namespace: string; name: string; username: string; groups: readonly string[] }): boolean {
+  return rules.some(
+    (r) =>
+      globMatch(r.cluster, o.cluster) &&
+      globMatch(r.namespace, o.namespace) &&
+      globMatch(r.name, o.name) &&
+      r.usernames.some((u) => admits(u, o.username)) &&
+      o.groups.every((g) => (r.groups ?? []).some((p) => admits(p, g))),
+  );
+}
+
+/**
+ * What the requester gets from this RootShard: for a shard of this name in that namespace, the
+ * local plan, untemplated; for a Kubeconfig, the client certificate a local Kubeconfig of that name
+ * and identity gets, for the validity asked.
+ */
 export function expectedPlans(input: Pick<VerifyInput, 'rootShard' | 'request'>): PlannedCertificate[] {
   const r = input.request;
+  if (r.kubeconfig) {
+    return [
+      kubeconfigCertificate({
+        name: r.shard,
+        rootShard: input.rootShard.name,
+        username: r.kubeconfig.username,
+        groups: r.kubeconfig.groups,
+        validityMs: r.certificates.find((c) => c.templateKey === 'kubeconfig')?.durationMs ?? 0,
+        key: DEFAULT_KEY_SPEC,
+      }),
+    ];
+  }
   return shardCertificates({
     name: r.shard,
     namespace: r.namespace,
@@ -102,20 +133,31 @@ export function identityDifference(csr: ParsedCsr, plan: PlannedCertificate): st
 
 export function verifyJoinRequest(input: VerifyInput): Verdict {
   const { request: r, origin, previous } = input;
+  const requester = requesterOf(r);
+  const what = requester === 'Shard' ? 'shard' : 'Kubeconfig';
   // 1. The document must agree with where the sidecar says it came from.
-  if (origin.name !== requestConfigMapName(r.shard) || origin.namespace !== r.namespace) {
-    return refuse('RequestTampered', `the request from ${origin.cluster}/${origin.namespace}/${origin.name} names shard ${r.namespace}/${r.shard}`);
+  if (origin.name !== requestConfigMapName(r.shard, requester) || origin.namespace !== r.namespace || (requester === 'Kubeconfig') !== !!r.kubeconfig) {
+    return refuse('RequestTampered', `the request from ${origin.cluster}/${origin.namespace}/${origin.name} names ${what} ${r.namespace}/${r.shard}`);
   }
   if (r.rootShard !== input.rootShard.name) return refuse('RequestTampered', `the request names RootShard ${r.rootShard}`);
   // 2. Consent.
-  if (!acceptedBy(input.accept, { cluster: origin.cluster, namespace: origin.namespace, shard: r.shard })) {
+  if (r.kubeconfig) {
+    const o = { cluster: origin.cluster, namespace: origin.namespace, name: r.shard, ...r.kubeconfig };
+    if (!kubeconfigAcceptedBy(input.acceptKubeconfigs ?? [], o)) {
+      return refuse(
+        'NotAccepted',
+        `no spec.federation.acceptKubeconfigs rule admits cluster ${o.cluster}, namespace ${o.namespace}, Kubeconfig ${o.name} as user ${o.username} with groups [${o.groups.join(', ')}]`,
+      );
+    }
+  } else if (!acceptedBy(input.accept, { cluster: origin.cluster, namespace: origin.namespace, shard: r.shard })) {
     return refuse('NotAccepted', `no spec.federation.accept rule matches cluster ${origin.cluster}, namespace ${origin.namespace}, shard ${r.shard}`);
   }
-  // 3. One name, one shard.
+  // 3. One name, one holder.
   const h = input.holder;
-  if (h === 'root') return refuse('ShardNameTaken', `${r.shard} is the root shard's name`);
-  if (h === 'local') return refuse('ShardNameTaken', `a Shard named ${r.shard} already belongs to this installation`);
-  if (h) return refuse('ShardNameTaken', `shard ${r.shard} has already joined from ${h.cluster}/${h.namespace}`);
+  const taken = requester === 'Shard' ? 'ShardNameTaken' : 'NameTaken';
+  if (h === 'root') return refuse(taken, `${r.shard} is the root shard's name`);
+  if (h === 'local') return refuse(taken, `a ${requester} named ${r.shard} already belongs to this installation`);
+  if (h) return refuse(taken, `${what} ${r.shard} has already joined from ${h.cluster}/${h.namespace}`);
   // 4. Replays.
   if (previous?.signed && r.generation < previous.signed.generation) {
     return refuse('StaleRequest', `generation ${r.generation} is older than the signed generation ${previous.signed.generation}`);

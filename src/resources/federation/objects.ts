@@ -16,7 +16,9 @@ import {
   requestConfigMapName,
   RESPONSE_KEY,
   responseConfigMapName,
+  requesterOf,
   type CAKey,
+  type Requester,
   type JoinInfo,
   type JoinRequest,
   type JoinResponse,
@@ -51,20 +53,29 @@ export function joinConfigMap(rootShard: KubeObject, info: JoinInfo, accept: rea
   return withSourceMarks(cm, accept.map((a) => a.cluster), accept.map((a) => a.namespace));
 }
 
-/** `<shard>-join-request`: goes to the RootShard's cluster, into its request namespace only. */
-export function requestConfigMap(shard: KubeObject, req: JoinRequest, hub: { cluster: string; namespace: string }): KubeObject {
-  const cm = configMap(shard, 'shard', requestConfigMapName(shard.metadata.name ?? ''), 'request', { [LABEL_SHARD]: shard.metadata.name ?? '' }, REQUEST_KEY, req);
+/** `<shard>-join-request` (`<kubeconfig>-kubeconfig-request`): goes to the RootShard's cluster, into its request namespace only. */
+export function requestConfigMap(owner: KubeObject, req: JoinRequest, hub: { cluster: string; namespace: string }): KubeObject {
+  const requester = requesterOf(req);
+  const name = owner.metadata.name ?? '';
+  const labels: Record<string, string> = requester === 'Shard' ? { [LABEL_SHARD]: name } : {};
+  const cm = configMap(owner, COMPONENT[requester], requestConfigMapName(name, requester), 'request', labels, REQUEST_KEY, req);
   return withSourceMarks(cm, [hub.cluster], [hub.namespace]);
 }
 
-/** `<shard>-join-response`: goes back to where the request came from, and nowhere else. */
+const COMPONENT: Record<Requester, Component> = { Shard: 'shard', Kubeconfig: 'kubeconfig' };
+
+/** On a response for a remote Kubeconfig: its name (a Shard's response carries LABEL_SHARD instead). */
+export const LABEL_REMOTE_KUBECONFIG = 'operator.kcp.io/remote-kubeconfig';
+
+/** `<shard>-join-response` (`<kubeconfig>-kubeconfig-response`): goes back to where the request came from, and nowhere else. */
 export function responseConfigMap(rootShard: KubeObject, resp: JoinResponse): KubeObject {
+  const requester = requesterOf(resp);
   const cm = configMap(
     rootShard,
     'rootshard',
-    responseConfigMapName(resp.shard),
+    responseConfigMapName(resp.shard, requester),
     'response',
-    { [LABEL_ROOTSHARD]: rootShard.metadata.name ?? '', [LABEL_SHARD]: resp.shard },
+    { [LABEL_ROOTSHARD]: rootShard.metadata.name ?? '', [requester === 'Shard' ? LABEL_SHARD : LABEL_REMOTE_KUBECONFIG]: resp.shard },
     RESPONSE_KEY,
     resp,
   );
@@ -106,9 +117,10 @@ export function federatedCASecret(shard: KubeObject, ca: CAKey, certificatePem: 
   return secret(shard, 'shard', federatedCASecretName(shard.metadata.name ?? '', ca), 'ca', { [LABEL_SHARD]: shard.metadata.name ?? '' }, { 'tls.crt': certificatePem, 'ca.crt': certificatePem });
 }
 
-/** On the Shard's cluster: the private keys of the request being signed. Never synced. */
-export function pendingKeysSecret(shard: KubeObject, generation: number, keys: Record<string, string>): KubeObject {
-  return secret(shard, 'shard', pendingKeysSecretName(shard.metadata.name ?? ''), 'keys', { [LABEL_SHARD]: shard.metadata.name ?? '' }, {
+/** On the requester's cluster: the private keys of the request being signed. Never synced. */
+export function pendingKeysSecret(owner: KubeObject, requester: Requester, generation: number, keys: Record<string, string>): KubeObject {
+  const name = owner.metadata.name ?? '';
+  return secret(owner, COMPONENT[requester], pendingKeysSecretName(name, requester), 'keys', requester === 'Shard' ? { [LABEL_SHARD]: name } : {}, {
     generation: String(generation),
     ...Object.fromEntries(Object.entries(keys).map(([k, v]) => [`${k}.key`, v])),
   });
