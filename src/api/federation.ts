@@ -111,15 +111,15 @@ export function federationSchema(): JSONSchemaProps {
   );
 }
 
-export function joinRefSchema(): JSONSchemaProps {
+export function joinRefSchema(
+  description = 'Join a RootShard on another cluster (or in another namespace) instead of a local one: the name of the ' +
+    'join ConfigMap that RootShard published, as the sync sidecar replicated it into this namespace. ' +
+    'Private keys are generated here and never leave; certificates are requested from the RootShard\'s ' +
+    'cluster. See docs/federation.md.',
+): JSONSchemaProps {
   return object(
-    extension(
-      'Join a RootShard on another cluster (or in another namespace) instead of a local one: the name of the ' +
-        'join ConfigMap that RootShard published, as the sync sidecar replicated it into this namespace. ' +
-        'Private keys are generated here and never leave; certificates are requested from the RootShard\'s ' +
-        'cluster. See docs/federation.md.',
-    ),
-    { name: string('Name of the join ConfigMap in the Shard\'s namespace.', { pattern: DNS1123_SUBDOMAIN, maxLength: 253 }) },
+    extension(description),
+    { name: string('Name of the join ConfigMap in this namespace.', { pattern: DNS1123_SUBDOMAIN, maxLength: 253 }) },
     { required: ['name'], mapType: 'atomic' },
   );
 }

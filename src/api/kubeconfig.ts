@@ -3,6 +3,7 @@ import type { V1ObjectMeta } from '@kubernetes/client-node';
 
 import { certificateTemplate, type CertificateTemplate } from './certificates.js';
 import { localRef } from './common.js';
+import { joinRefSchema, type JoinReference } from './federation.js';
 import type { LocalObjectReference } from './common.js';
 import { celIsDuration, DURATION, WORKSPACE_PATH } from './formats.js';
 import type { API_GROUP_VERSION, KUBECONFIG } from './names.js';
@@ -38,6 +39,8 @@ export interface KubeconfigTarget {
   rootShardRef?: LocalObjectReference;
   shardRef?: LocalObjectReference;
   frontProxyRef?: LocalObjectReference;
+  /** Ours: a RootShard elsewhere, through its published join ConfigMap (docs/federation.md). */
+  joinRef?: JoinReference;
 }
 
 export interface KubeconfigAuthorization {
@@ -64,7 +67,7 @@ export interface KubeconfigAuthorizationStatus {
   provisionedCluster: string;
 }
 
-const TARGETS = ['rootShardRef', 'shardRef', 'frontProxyRef'] as const;
+const TARGETS = ['rootShardRef', 'shardRef', 'frontProxyRef', 'joinRef'] as const;
 
 export function kubeconfigSpecSchema(): JSONSchemaProps {
   return object(
@@ -77,12 +80,18 @@ export function kubeconfigSpecSchema(): JSONSchemaProps {
           rootShardRef: localRef('Connect directly to this RootShard.', 'RootShard'),
           shardRef: localRef('Connect directly to this Shard.', 'Shard'),
           frontProxyRef: localRef('Connect through this FrontProxy (what users normally want).', 'FrontProxy'),
+          joinRef: joinRefSchema(
+            'For a team on another cluster (or in another namespace): the join ConfigMap a RootShard published, as the ' +
+              'sync sidecar replicated it here. The client key is generated here and never leaves; the certificate is ' +
+              'requested from the RootShard\'s cluster (which must accept it: spec.federation.acceptKubeconfigs), and the ' +
+              'kubeconfig points at the installation\'s external address. `authorization` cannot be used with it.',
+          ),
         },
         {
           rules: [
             rule(
               `[${TARGETS.map((t) => `has(self.${t})`).join(', ')}].filter(x, x).size() == 1`,
-              'exactly one of spec.target.rootShardRef, spec.target.shardRef and spec.target.frontProxyRef must be set',
+              'exactly one of spec.target.rootShardRef, spec.target.shardRef and spec.target.frontProxyRef (or, ours, spec.target.joinRef) must be set',
               { reason: 'FieldValueInvalid' },
             ),
           ],
@@ -140,6 +149,12 @@ export function kubeconfigSpecSchema(): JSONSchemaProps {
     {
       required: ['target', 'username', 'validity', 'secretRef'],
       rules: [
+        rule(
+          '!(has(self.target.joinRef) && has(self.authorization))',
+          'authorization cannot be used with target.joinRef: the operator here has no access to the remote installation\'s kcp; ' +
+            'grant roles there',
+          { fieldPath: '.authorization', reason: 'FieldValueForbidden' },
+        ),
         rule(
           '!(has(self.targetWorkspace) && has(self.authorization) && has(self.authorization.clusterRoleBindings.cluster))',
           'targetWorkspace and authorization.clusterRoleBindings.cluster cannot both be set; ' +

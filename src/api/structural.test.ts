@@ -225,6 +225,7 @@ describe('extensions', () => {
         'CacheServer.status.observedGeneration',
         'CacheServer.status.phase',
         'FrontProxy.status.observedGeneration',
+        'Kubeconfig.spec.target.joinRef',
         'Kubeconfig.status.notAfter',
         'Kubeconfig.status.observedGeneration',
         'Kubeconfig.status.renewalTime',

@@ -35,6 +35,9 @@ import { ensureFinalizer } from './finalizer.js';
 import { operatorKcpClient } from './kcp-client.js';
 import { removeBindings, syncBindings } from './kubeconfig-rbac.js';
 import { buildStatus, writeStatus } from './status.js';
+import { reconcileFederatedKubeconfig } from './federation-kubeconfig.js';
+import { responseConfigMapName } from '../federation/protocol.js';
+import { configMapInformer } from './watches.js';
 import { certificateTemplatesFor } from './templates.js';
 import { unsupportedCondition, unsupportedTemplateFields } from './unsupported.js';
 import { frontProxyInformer, kubeconfigInformer, specOrDeletionChanged, watchMappedWhen } from './watches.js';
@@ -53,6 +56,7 @@ export async function reconcileKubeconfig(ctx: ControllerContext, req: Reconcile
   const kc = kubeconfigInformer(ctx).get(req.key);
   if (!kc) return;
   const spec = kc.spec as KubeconfigSpec;
+  if (spec.target.joinRef) return reconcileFederatedKubeconfig(ctx, kc, req, (status) => writeKubeconfigStatus(ctx, kc, status));
   const ns = kc.metadata.namespace ?? '';
   const gen = kc.metadata.generation;
   const resolved = resolveTarget(ctx, ns, spec.target);
@@ -321,6 +325,13 @@ export function setupKubeconfigController(manager: Manager, settings: OperatorSe
     const relevant = rs && [rootShardCAName(rs, 'client'), rootShardCAName(rs, 'server'), `${rs}-kcp-operator`].includes(s.metadata.name ?? '');
     return relevant ? ofRoot(s.metadata.namespace, rs) : [];
   });
+  // A remote target (joinRef): its join info and response (replicas), and its own request.
+  kubeconfigs.addIndex('joinRef', (o) => {
+    const ref = (o.spec as KubeconfigSpec | undefined)?.target?.joinRef?.name;
+    return ref ? [`${o.metadata.namespace}/${ref}`, `${o.metadata.namespace}/${responseConfigMapName(o.metadata.name ?? '', 'Kubeconfig')}`] : [];
+  });
+  c.watchMapped(ctx.replicas, (cm) => kubeconfigs.byIndex('joinRef', objectKey(cm)).map(objectKey));
+  c.watchOwned(configMapInformer(ctx), API_VERSION_KIND);
   // caBundleSecretRef of a target (or of its RootShard) goes into the kubeconfig.
   c.watchMapped(ctx.secrets, (s) => {
     const ns = s.metadata.namespace;

@@ -52,19 +52,44 @@ export function buildJoinRequest(
     generation,
     ...(shard.shardBaseURL ? { shardBaseURL: shard.shardBaseURL } : {}),
     ...(shard.clusterDomain ? { clusterDomain: shard.clusterDomain } : {}),
-    certificates: plans.map((p) => {
-      const pem = keys[p.templateKey];
-      if (!pem) throw new Error(`no key for the ${p.templateKey} certificate`);
-      const privateKey = createPrivateKey(pem);
-      return {
-        templateKey: p.templateKey,
-        csr: createCsr(
-          { subject: p.subject, dnsNames: p.dnsNames, ipAddresses: p.ipAddresses, keyUsages: p.keyUsages, extKeyUsages: p.extKeyUsages },
-          { privateKey, publicKey: createPublicKey(privateKey) },
-        ),
-        durationMs: p.durationMs,
-      };
-    }),
+    certificates: csrEntries(plans, keys),
+  };
+}
+
+/** One CSR per planned certificate, each signed with its key (proof of possession). */
+function csrEntries(plans: readonly PlannedCertificate[], keys: Readonly<Record<string, string>>): JoinRequest['certificates'] {
+  return plans.map((p) => {
+    const pem = keys[p.templateKey];
+    if (!pem) throw new Error(`no key for the ${p.templateKey} certificate`);
+    const privateKey = createPrivateKey(pem);
+    return {
+      templateKey: p.templateKey,
+      csr: createCsr(
+        { subject: p.subject, dnsNames: p.dnsNames, ipAddresses: p.ipAddresses, keyUsages: p.keyUsages, extKeyUsages: p.extKeyUsages },
+        { privateKey, publicKey: createPublicKey(privateKey) },
+      ),
+      durationMs: p.durationMs,
+    };
+  });
+}
+
+/** A remote team's Kubeconfig asks for its client certificate (the plan of kubeconfigCertificate). */
+export function buildKubeconfigRequest(
+  kc: { name: string; namespace: string; username: string; groups: readonly string[] },
+  info: JoinInfo,
+  plan: PlannedCertificate,
+  generation: number,
+  keys: Readonly<Record<string, string>>,
+): JoinRequest {
+  return {
+    kind: 'KcpKubeconfigRequest',
+    version: 1,
+    rootShard: info.rootShard.name,
+    shard: kc.name,
+    namespace: kc.namespace,
+    generation,
+    kubeconfig: { username: kc.username, groups: [...kc.groups] },
+    certificates: csrEntries([plan], keys),
   };
 }
 

@@ -34,7 +34,14 @@ export function hubObjects(): KubeObject[] {
   const s = sampleObjects();
   const etcd = s.filter((o) => o.metadata.name === 'etcd-root');
   const root = byName(s, 'RootShard', 'root');
-  root.spec = { ...(root.spec as object), replicas: 1, federation: { accept: [{ cluster: EDGE.cluster, namespace: EDGE.namespace, shard: 'edge-*' }] } };
+  root.spec = {
+    ...(root.spec as object),
+    replicas: 1,
+    federation: {
+      accept: [{ cluster: EDGE.cluster, namespace: EDGE.namespace, shard: 'edge-*' }],
+      acceptKubeconfigs: [{ cluster: EDGE.cluster, namespace: EDGE.namespace, name: 'team-*', usernames: ['alice'], groups: ['team-*'] }],
+    },
+  };
   const fp = byName(s, 'FrontProxy', 'front-proxy');
   fp.spec = { ...(fp.spec as object), replicas: 1 };
   return [...etcd, root, fp, byName(s, 'Kubeconfig', 'kcp-admin')];
@@ -98,8 +105,8 @@ export async function startFederation(name: string): Promise<Federation> {
   let edge: LocalStack | undefined;
   try {
     edge = await LocalStack.start({ name: `${name}-edge`, namespace: EDGE.namespace, peerOf: hub, sidecar: true, sidecarArgs: [`--cluster-name=${EDGE.cluster}`], crashLoopBackOffMs: 2_000 });
-    await consent(hub, [`${EDGE.cluster}/${EDGE.namespace}/*-join-request`]);
-    await consent(edge, [`${HUB.cluster}/${HUB.namespace}/${JOIN}`, `${HUB.cluster}/${HUB.namespace}/*-join-response`]);
+    await consent(hub, [`${EDGE.cluster}/${EDGE.namespace}/*-join-request`, `${EDGE.cluster}/${EDGE.namespace}/*-kubeconfig-request`]);
+    await consent(edge, [`${HUB.cluster}/${HUB.namespace}/${JOIN}`, `${HUB.cluster}/${HUB.namespace}/*-join-response`, `${HUB.cluster}/${HUB.namespace}/*-kubeconfig-response`]);
     await register(hub, EDGE.cluster, await remoteSidecarIdentity(edge, 'kcp-sync-hub'));
     await register(edge, HUB.cluster, await remoteSidecarIdentity(hub, 'kcp-sync-edge'));
     await hub.apply(hubObjects());

@@ -99,6 +99,28 @@ describe('a Shard on another cluster joins the installation (real kcp, two contr
     expect(await bot.must(ws, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).toBe('system:serviceaccount:default:bot');
   });
 
+  it('a team on the edge cluster gets a kubeconfig for the installation (its key made and kept there) and works through the hub\'s front-proxy', async () => {
+    await fed.edge.apply([
+      {
+        apiVersion: 'operator.kcp.io/v1alpha1',
+        kind: 'Kubeconfig',
+        metadata: { name: 'team-alice' },
+        spec: { username: 'alice', groups: ['team-a'], validity: '24h', secretRef: { name: 'team-alice-kubeconfig' }, target: { joinRef: { name: JOIN } } },
+      },
+    ]);
+    await waitAvailable(fed.edge, ['kubeconfig/team-alice'], '180s');
+    // Roles are granted in kcp by the hub's admin, as for any user.
+    const ws = 'root:fed-a';
+    const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'team-reader' }, rules: [{ nonResourceURLs: ['/'], verbs: ['access'] }, { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }] };
+    await admin.must(ws, ['create', '-f', '-'], JSON.stringify(role));
+    await admin.must(ws, ['create', 'clusterrolebinding', 'team-a-reads', '--clusterrole=team-reader', '--group=team-a']);
+    const alice = await KcpUser.fromSecret(fed.edge, 'team-alice-kubeconfig', forward.port);
+    await eventually('alice reads ConfigMaps on the edge shard', async () => (await alice.kubectl(ws, ['get', 'configmap', 'greeting', '-o', 'jsonpath={.data.hello}'])).stdout === 'edge', 60_000);
+    expect(await alice.must(ws, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).toBe('alice');
+    const write = await alice.kubectl(ws, ['create', 'configmap', 'not-allowed', '--from-literal=a=b']);
+    expect(write.stderr).toMatch(/forbidden/i);
+  });
+
   it('no Secret anywhere on the edge cluster holds a private key of any CA of the hub\'s installation', async () => {
     const caKeys = new Set<string>();
     for (const s of (await fed.hub.admin.list(Secrets, { namespace: HUB.namespace })).items) {

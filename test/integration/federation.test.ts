@@ -7,12 +7,13 @@
 // for a compromised or careless sidecar, so A's checks are tested on documents no real sidecar
 // would restore.
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { parse } from 'yaml';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Deployments, Events } from '../../src/kube/resources.js';
-import { RootShards, Shards } from '../../src/controllers/context.js';
+import { Kubeconfigs, RootShards, Shards } from '../../src/controllers/context.js';
 import { generateKeyPair } from '../../src/pki/keys.js';
 import { createCsr } from '../../src/pki/csr.js';
 import { parseJoinInfo, parseJoinResponse, REQUEST_KEY, type JoinRequest } from '../../src/federation/protocol.js';
@@ -95,8 +96,8 @@ describe('shard federation across two clusters (operators and sidecars, no kcp)'
     b = await edge.client('fed-test');
     // Consent of the namespaces, for the sidecars: A takes join requests from the edge's namespace;
     // B takes the join info and the responses from A's.
-    await acceptingNamespace(a, HUB_NS, ['edge/kcp-edge/*-join-request']);
-    await acceptingNamespace(b, EDGE_NS, ['hub/kcp-hub/root-federation', 'hub/kcp-hub/*-join-response']);
+    await acceptingNamespace(a, HUB_NS, ['edge/kcp-edge/*-join-request', 'edge/kcp-edge/*-kubeconfig-request']);
+    await acceptingNamespace(b, EDGE_NS, ['hub/kcp-hub/root-federation', 'hub/kcp-hub/*-join-response', 'hub/kcp-hub/*-kubeconfig-response']);
     hubSidecarKubeconfig = await localIdentity(hub, a, SYNC_NS);
     const edgeSidecarKubeconfig = await localIdentity(edge, b, SYNC_NS);
     await a.create(Secrets, registration(SYNC_NS, 'edge', await remoteIdentity(edge, b, 'kcp-sync-hub')));
@@ -370,6 +371,56 @@ describe('shard federation across two clusters (operators and sidecars, no kcp)'
     expect(renewed.state).toBe('Joined');
     await eventually('B mounted the renewed certificate', async () => decoded(await b.get(Secrets, EDGE_NS, 'edge-2-server'))?.['tls.crt'] !== first, WAIT);
   }, 150_000);
+
+  it('a remote team\'s Kubeconfig: its key stays on B, A signs exactly the accepted identity, and refuses system:masters', async () => {
+    await a.patch(RootShards, HUB_NS, 'root', { spec: { federation: { acceptKubeconfigs: [{ cluster: 'edge', namespace: EDGE_NS, name: 'team-*', usernames: ['alice', 'bob'], groups: ['team-*'] }] } } }, 'merge');
+    const kubeconfig = (name: string, username: string, groups: string[]): KubeObject => ({
+      apiVersion: 'operator.kcp.io/v1alpha1',
+      kind: 'Kubeconfig',
+      metadata: { name, namespace: EDGE_NS },
+      spec: { username, groups, validity: '24h', secretRef: { name: `${name}-kubeconfig` }, target: { joinRef: { name: 'root-federation' } } },
+    });
+    await b.create(Kubeconfigs, kubeconfig('team-alice', 'alice', ['team-a']));
+    await eventually('team-alice Available', async () => (await condition(b, Kubeconfigs, EDGE_NS, 'team-alice', 'Available'))?.status === 'True', WAIT);
+    const file = parse(decoded(await b.get(Secrets, EDGE_NS, 'team-alice-kubeconfig'))?.kubeconfig ?? '') as {
+      clusters: Array<{ cluster: { server: string } }>;
+      users: Array<{ user: { 'client-certificate-data': string; 'client-key-data': string } }>;
+    };
+    expect(file.clusters[0]?.cluster.server).toMatch(/^https:\/\/kcp\.hub\.example:6443(\/|$)/);
+    const user = file.users[0]?.user;
+    const cert = new X509Certificate(Buffer.from(user?.['client-certificate-data'] ?? '', 'base64'));
+    expect(cert.subject).toContain('CN=alice');
+    expect(cert.subject).toContain('O=kubeconfig:team-alice');
+    expect(cert.subject).toContain('O=team-a');
+    const clientCA = new X509Certificate(decoded(await a.get(Secrets, HUB_NS, 'root-client-ca'))?.['tls.crt'] ?? '');
+    expect(cert.verify(clientCA.publicKey)).toBe(true);
+    const key = createPrivateKey(Buffer.from(user?.['client-key-data'] ?? '', 'base64').toString());
+    expect(cert.checkPrivateKey(key)).toBe(true);
+    // The key never left B.
+    const fp = publicKeyFingerprintOfPem(createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString());
+    expect((await privateKeyFingerprints(a, HUB_NS)).has(fp)).toBe(false);
+    expect((await b.get(Kubeconfigs, EDGE_NS, 'team-alice')).status).toMatchObject({ phase: 'Ready' });
+
+    // A group the rule does not admit (system:masters is never admitted by a bare glob): nothing is signed.
+    await b.create(Kubeconfigs, kubeconfig('team-bob', 'bob', ['system:masters']));
+    const refused = await eventually('team-bob refused', async () => {
+      const c = await condition(b, Kubeconfigs, EDGE_NS, 'team-bob', 'Joined');
+      return c?.reason === 'NotAccepted' ? c : undefined;
+    }, WAIT);
+    expect(refused.message).toContain('system:masters');
+    expect(await getOrUndefined(b, Secrets, EDGE_NS, 'team-bob-kubeconfig')).toBeUndefined();
+    expect(parseJoinResponse((await a.get(ConfigMaps, HUB_NS, 'team-bob-kubeconfig-response')).data as Record<string, string>).signed).toBeUndefined();
+
+    // Deleting a Kubeconfig withdraws its request (owned by it: the garbage collector deletes it; this
+    // control plane runs no kube-controller-manager, so the test does what the collector would); A
+    // drops its answer.
+    const request = await b.get(ConfigMaps, EDGE_NS, 'team-alice-kubeconfig-request');
+    const owner = await b.get(Kubeconfigs, EDGE_NS, 'team-alice');
+    expect(request.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Kubeconfig', uid: owner.metadata.uid });
+    await b.delete(Kubeconfigs, EDGE_NS, 'team-alice');
+    await b.delete(ConfigMaps, EDGE_NS, 'team-alice-kubeconfig-request');
+    await eventually('A dropped team-alice\'s response', async () => !(await getOrUndefined(a, ConfigMaps, HUB_NS, 'team-alice-kubeconfig-response')), WAIT);
+  }, 120_000);
 
   it('deleting the Shard on B withdraws it: A lets it go (bounded without kcp) and stops trusting its key', async () => {
     await b.delete(Shards, EDGE_NS, 'edge-2');

@@ -115,8 +115,8 @@ describe('root CA sources', () => {
         await admin.create(RootShards, rootShard('rs', 'cm', { issuerRef: { name: 'selfsigned', kind: 'Issuer', group: 'cert-manager.io' } }));
         const cert = await eventually('Certificate requested', () => admin.get(Certificates, 'cm', 'rs-ca'));
         expect(cert.spec).toMatchObject({ secretName: 'rs-ca', isCA: true, issuerRef: { name: 'selfsigned', kind: 'Issuer' } });
-        const waiting = await admin.get(RootShards, 'cm', 'rs');
-        expect(condition(waiting, 'CertificatesReady')?.reason).toBe('WaitingForCertManager');
+        // The status is written after the Certificate, in the same reconcile: wait for it rather than race it.
+        await eventually('CertificatesReady says why', async () => condition(await admin.get(RootShards, 'cm', 'rs'), 'CertificatesReady')?.reason === 'WaitingForCertManager');
         // cert-manager issues the Secret; the operator takes it from there.
         await admin.create(Secrets, await caSecret('rs-ca', 'cm'));
         await eventually('intermediates under the cert-manager CA', () => admin.get(Secrets, 'cm', 'rs-client-ca'), 20_000);
