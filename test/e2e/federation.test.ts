@@ -184,8 +184,10 @@ describe('a Shard on another cluster joins the installation (real kcp, two contr
     // Exactly the replicas the flow needs, once each, on both clusters.
     const replicas = async (stack: LocalStack) =>
       (await stack.admin.list(ConfigMaps, { labelSelector: ORIGIN_CLUSTER_LABEL })).items.map((c) => `${c.metadata.namespace}/${c.metadata.name}`).sort();
-    expect(await replicas(fed.hub)).toEqual([`${HUB.namespace}/${EDGE_SHARD}-join-request`]);
-    expect(await replicas(fed.edge)).toEqual([`${EDGE.namespace}/${EDGE_SHARD}-join-response`, `${EDGE.namespace}/${JOIN}`].sort());
+    expect(await replicas(fed.hub)).toEqual([`${HUB.namespace}/${EDGE_SHARD}-join-request`, `${HUB.namespace}/team-alice-kubeconfig-request`]);
+    expect(await replicas(fed.edge)).toEqual(
+      [`${EDGE.namespace}/${EDGE_SHARD}-join-response`, `${EDGE.namespace}/${JOIN}`, `${EDGE.namespace}/team-alice-kubeconfig-response`].sort(),
+    );
     expect((await fed.edge.admin.list(Secrets, { namespace: EDGE.namespace })).items.map((s) => s.metadata.name)).not.toContain(`${EDGE_SHARD}-join-keys`);
   }, 900_000);
 

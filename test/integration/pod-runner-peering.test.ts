@@ -6,7 +6,7 @@
 // with either runner's cluster DNS resolve both; B follows A's readiness and A's Pods going away;
 // stopping the runners (or LocalStacks with `peerOf`) in either order leaves no bridge or netns.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import { listNetns, macOf } from '../../local/pods/network.js';
 import { EXTERNAL_DNS_HOSTNAME } from '../../local/pods/routing.js';
 import { PodRunner } from '../../local/pods/runner.js';
 import { LocalStack } from '../../local/stack.js';
-import { etcdDeployment } from './pod-fixtures.js';
+import { containerPid, etcdDeployment } from './pod-fixtures.js';
 import { eventually } from './helpers.js';
 
 const run = promisify(execFile);
@@ -33,19 +33,6 @@ const service = (ns: string, name: string, app: string, publicName?: string): Ku
   spec: { selector: { app }, ports: [{ port: 2379, targetPort: 2379 }] },
 });
 
-/** The container's own process: the child of the Pod's reaper. */
-function containerPid(reaper: number | undefined, comm: string): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(readFileSync(`/proc/${d}/stat`, 'utf8'));
-      if (m && Number(m[2]) === reaper && m[1] === comm) return Number(d);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
 
 type Seen = Record<string, { ip: string; health?: number | string }>;
 /** For each name: what dns.lookup (glibc: /etc/hosts, then DNS) gives, and if an address, GET http://<name>:2379/health. */

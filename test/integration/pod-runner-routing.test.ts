@@ -4,7 +4,7 @@
 // with cluster DNS resolves Service names to ready Pods and still reaches 127.0.0.1.
 import { execFileSync, spawn } from 'node:child_process';
 import dns from 'node:dns/promises';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { Deployments, Services } from '../../src/kube/resources.js';
 import { freePort } from '../../local/ports.js';
 import { PodRunner, type PodInfo } from '../../local/pods/runner.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { etcdDeployment } from './pod-fixtures.js';
+import { containerPid, etcdDeployment } from './pod-fixtures.js';
 
 /** An etcd Pod with its data in an emptyDir; `probePort` 9999 is never answered. */
 const etcd = (ns: string, name: string, probe: Record<string, unknown> | undefined): KubeObject => etcdDeployment(ns, name, { dataRoot: '/var/lib/kpr-routing', ...(probe ? { probe } : {}) });
@@ -26,19 +26,6 @@ const service = (ns: string, name: string, port: number, targetPort: number): Ku
   spec: { selector: { app: name }, ports: [{ port, targetPort }] },
 });
 
-/** The container's own process: the child of the Pod's reaper (the reaper also forks `sleep`). */
-function containerPid(reaper: number | undefined, comm: string): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(readFileSync(`/proc/${d}/stat`, 'utf8'));
-      if (m && Number(m[2]) === reaper && m[1] === comm) return Number(d);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
 
 function get(port: number, host = '127.0.0.1', reqPath = '/health'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

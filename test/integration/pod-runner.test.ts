@@ -16,6 +16,7 @@ import { versions } from '../../local/binaries.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { listNetns } from '../../local/pods/network.js';
 import { PodRunner } from '../../local/pods/runner.js';
+import { podDeployment } from './pod-fixtures.js';
 import { eventually } from './helpers.js';
 
 const NS = 'apps';
@@ -30,31 +31,8 @@ async function certs(dnsName: string) {
   return { ca, data: { 'tls.crt': b64(crt + ca), 'tls.key': b64(key.privateKeyPem), 'sa.pub': b64(sa.publicKeyPem), 'sa.key': b64(sa.privateKeyPem) } };
 }
 
-const deployment = (name: string, image: string, command: string[], args: string[], probe: Record<string, unknown>, volumes: Array<[string, Record<string, unknown>, string]>): KubeObject => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace: NS },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: {
-        containers: [
-          {
-            name,
-            image,
-            command,
-            args,
-            readinessProbe: { ...probe, periodSeconds: 1 },
-            volumeMounts: volumes.map(([v, , mountPath]) => ({ name: v, mountPath })),
-          },
-        ],
-        volumes: volumes.map(([v, source]) => ({ name: v, ...source })),
-      },
-    },
-  },
-});
+const deployment = (name: string, image: string, command: string[], args: string[], probe: Record<string, unknown>, volumes: Array<[string, Record<string, unknown>, string]>): KubeObject =>
+  podDeployment(NS, name, { image, command, args, readinessProbe: { ...probe, periodSeconds: 1 } }, volumes);
 
 const service = (name: string, port: number): KubeObject => ({
   apiVersion: 'v1',
