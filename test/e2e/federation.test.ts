@@ -72,7 +72,7 @@ describe('a Shard on another cluster joins the installation (real kcp, two contr
       return r.code === 0 ? (JSON.parse(r.stdout) as KubeObject & { spec: { baseURL: string } }) : undefined;
     }, 120_000);
     expect(shard.spec.baseURL).toBe(`https://${EDGE_SHARD}-shard-kcp.${EDGE.namespace}.svc.cluster.local:6443`);
-    expect(await argsOf(fed.hub, FRONT_PROXY_SERVICE)).toContain(`${EDGE_SHARD}/service-account/tls.crt`);
+    await eventually('the front-proxy trusts edge-1\'s tokens', async () => (await argsOf(fed.hub, FRONT_PROXY_SERVICE)).includes(`${EDGE_SHARD}/service-account/tls.crt`), 120_000);
   });
 
   it('a workspace placed on the edge shard through the hub\'s front-proxy becomes Ready and stores ConfigMaps', async () => {
@@ -136,7 +136,7 @@ describe('a Shard on another cluster joins the installation (real kcp, two contr
   it('a shard the hub does not accept is refused: nothing is signed and both sides say why', async () => {
     await fed.edge.apply([edgeShard('stray-1')]);
     await eventually('stray-1 refused', async () => (await conditionOf(fed.edge, 'shard/stray-1', 'Joined'))?.reason === 'NotAccepted', 120_000);
-    expect((await conditionOf(fed.hub, 'rootshard/root', 'Federation'))?.message).toContain(`${EDGE.cluster}/${EDGE.namespace}/stray-1: NotAccepted`);
+    await eventually('the hub says why', async () => (await conditionOf(fed.hub, 'rootshard/root', 'Federation'))?.message.includes(`${EDGE.cluster}/${EDGE.namespace}/stray-1: NotAccepted`), 60_000);
     expect((await fed.edge.admin.list(Secrets, { namespace: EDGE.namespace })).items.map((s) => s.metadata.name)).not.toContain('stray-1-server');
     await fed.edge.kubectl(['-n', EDGE.namespace, 'delete', 'shard', 'stray-1', '--wait=true', '--timeout=120s']);
   });
@@ -200,7 +200,6 @@ describe('a Shard on another cluster joins the installation (real kcp, two contr
     await eventually('the front-proxy no longer trusts edge-1', async () => !(await argsOf(fed.hub, FRONT_PROXY_SERVICE)).includes(`${EDGE_SHARD}/service-account`), 120_000);
     await eventually('the root shard no longer trusts edge-1', async () => !(await argsOf(fed.hub, 'root-kcp')).includes(`${EDGE_SHARD}/service-account`), 120_000);
     expect((await fed.hub.admin.list(Secrets, { namespace: HUB.namespace })).items.map((s) => s.metadata.name)).not.toContain(`${EDGE_SHARD}-service-account`);
-    const events = await fed.hub.kubectl(['-n', HUB.namespace, 'get', 'events', '--field-selector', 'involvedObject.kind=RootShard', '-o', 'jsonpath={.items[*].reason}']);
-    expect(events).toContain('ShardLeft');
+    await eventually('a ShardLeft Event', async () => (await fed.hub.kubectl(['-n', HUB.namespace, 'get', 'events', '--field-selector', 'involvedObject.kind=RootShard', '-o', 'jsonpath={.items[*].reason}'])).includes('ShardLeft'), 60_000);
   }, 600_000);
 });
