@@ -9,6 +9,7 @@
  * - the default key is ours (DEFAULT_KEY_SPEC), not RSA 4096;
  * - a service-account key cannot be Ed25519 (Kubernetes signs tokens only with RSA or ECDSA).
  */
+import { isIP } from 'node:net';
 import { PkiError } from './errors.js';
 import { DEFAULT_KEY_SPEC, resolveKeySpec } from './keys.js';
 import type { KeySpec, ResolvedKeySpec } from './keys.js';
@@ -167,7 +168,11 @@ function build(d: Draft, templates: CertificateTemplates | undefined, defaultKey
     throw new PkiError('service-account keys must be RSA or ECDSA: Kubernetes cannot sign tokens with Ed25519', `certificate ${d.secretName}`);
   }
 
-  const ipAddresses = union(d.ipAddresses, t?.ipAddresses).map((ip) => {
+  // A host that is an IP literal (an IP in shardBaseURL or external.hostname) is an IP SAN: as a
+  // DNS SAN no TLS client would match it.
+  const hosts = union(d.dnsNames, t?.dnsNames);
+  const ipHosts = hosts.filter((h) => isIP(h) !== 0);
+  const ipAddresses = union([...(d.ipAddresses ?? []), ...ipHosts], t?.ipAddresses).map((ip) => {
     try {
       return normalizeIp(ip);
     } catch {
@@ -187,8 +192,8 @@ function build(d: Draft, templates: CertificateTemplates | undefined, defaultKey
       organizations: union(d.organizations, t?.organizations),
       organizationalUnits: union([], t?.organizationalUnits),
     },
-    dnsNames: union(d.dnsNames, t?.dnsNames),
-    ipAddresses,
+    dnsNames: hosts.filter((h) => isIP(h) === 0),
+    ipAddresses: [...new Set(ipAddresses)],
     usages: d.usages,
     keyUsages,
     extKeyUsages,

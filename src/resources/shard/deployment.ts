@@ -5,7 +5,7 @@ import { capabilities } from '../kcp-version.js';
 import { authenticationArgs, authenticationMounts, serviceAccountKeyArgs, serviceAccountKeyMounts } from '../common/auth.js';
 import { componentDeployment, componentService } from '../common/component.js';
 import { httpsProbe, mergeResources, verbosity, type Mount } from '../common/workload.js';
-import { baseURL, deploymentName, externalURL, secretNames, SECURE_PORT, VIRTUAL_WORKSPACES_PORT, type ShardModel } from './model.js';
+import { baseURL, deploymentName, externalURL, secretNames, SECURE_PORT, type ShardModel } from './model.js';
 import { crt, key, P } from './paths.js';
 
 export const DEFAULT_SHARD_RESOURCES: V1ResourceRequirements = {
@@ -162,7 +162,6 @@ export function shardDeployment(m: ShardModel, mountsHash: string): KubeObject {
       name: 'kcp',
       command: ['/kcp', 'start'],
       args: shardArgs(m),
-      extraPorts: spec.kcpVirtualWorkspace ? [] : [{ name: 'https-vw', containerPort: VIRTUAL_WORKSPACES_PORT, protocol: 'TCP' }],
       resources: mergeResources(DEFAULT_SHARD_RESOURCES, spec.resources),
       startupProbe: httpsProbe('/readyz', { failureThreshold: 60, initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 10 }),
       readinessProbe: httpsProbe('/readyz', { failureThreshold: 6, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 10 }),
@@ -181,7 +180,6 @@ export function shardService(m: ShardModel): KubeObject {
     ...identity(m),
     ports: [
       { name: 'https', port: SECURE_PORT, targetPort: SECURE_PORT },
-      ...(m.spec.kcpVirtualWorkspace ? [] : [{ name: 'https-virtual-workspaces', port: VIRTUAL_WORKSPACES_PORT, targetPort: VIRTUAL_WORKSPACES_PORT }]),
     ],
     template: m.spec.serviceTemplate,
   });

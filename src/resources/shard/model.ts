@@ -23,7 +23,6 @@ export interface ShardModel {
 }
 
 export const SECURE_PORT = 6443;
-export const VIRTUAL_WORKSPACES_PORT = 6444;
 
 export function deploymentName(kind: ShardModel['kind'], name: string): string {
   return kind === 'RootShard' ? `${name}-kcp` : `${name}-shard-kcp`;
@@ -50,7 +49,8 @@ export function externalURL(root: RootShardSpec): string {
 /** Private (in-cluster) address of the front door, for the external-logical-cluster-admin kubeconfig. */
 export function privateExternalURL(root: RootShardSpec): string {
   const e = root.external;
-  return `https://${e.privateHostname || e.hostname}:${e.privatePort || e.port}`;
+  // As kcp-operator: privatePort belongs to privateHostname and means nothing without it.
+  return e.privateHostname ? `https://${e.privateHostname}:${e.privatePort || e.port}` : `https://${e.hostname}:${e.port}`;
 }
 
 /** Names of the Secrets a shard's rendering refers to. */

@@ -80,7 +80,10 @@ describe('root shard rendering (fixture)', () => {
   it('renders the Service from serviceTemplate', () => {
     const s = shardService(rootModel);
     expect((s.spec as { type: string }).type).toBe('LoadBalancer');
-    expect((s.spec as { ports: Array<{ name: string; port: number }> }).ports.map((p) => `${p.name}:${p.port}`)).toEqual(['https:6443', 'https-virtual-workspaces:6444']);
+    // kcp v0.32 serves virtual workspaces on the secure port; nothing listens on 6444, so nothing exposes it.
+    expect((s.spec as { ports: Array<{ name: string; port: number }> }).ports.map((p) => `${p.name}:${p.port}`)).toEqual(['https:6443']);
+    const pod = (shardDeployment(rootModel, 'h').spec as { template: { spec: { containers: Array<{ ports?: Array<{ containerPort: number }> }> } } }).template.spec;
+    expect(pod.containers[0]?.ports?.map((x) => x.containerPort)).toEqual([6443]);
   });
 });
 
@@ -143,5 +146,20 @@ describe('helpers', () => {
     expect(capabilities('v0.31.6').mountProxy).toBe(true);
     expect(capabilities('v0.30.3')).toMatchObject({ mountProxy: false, externalHostnameFlag: true });
     expect(capabilities('main').mountProxy).toBe(true);
+  });
+});
+
+describe('external.privatePort', () => {
+  const kubeconfigOf = (m: ShardModel) =>
+    Buffer.from(
+      (shardSecrets(m, { rootCA: 'R', serverCA: 'S', clientCA: 'C', extraClientCAs: [] }).find((x) => x.metadata.name === 'secondary-shard-external-logical-cluster-admin-kubeconfig')?.data as Record<string, string>).kubeconfig ?? '',
+      'base64',
+    ).toString();
+  const withExternal = (external: Partial<RootShardSpec['external']>): ShardModel => ({ ...shardModel, root: { ...shardModel.root, spec: { ...rootSpec, external: { ...rootSpec.external, ...external } } } });
+
+  it('is used only with privateHostname, as kcp-operator does', () => {
+    expect(kubeconfigOf(withExternal({ privatePort: 7443 }))).toContain(`server: https://${rootSpec.external.hostname}:${rootSpec.external.port}`);
+    expect(kubeconfigOf(withExternal({ privateHostname: 'kcp.internal', privatePort: 7443 }))).toContain('server: https://kcp.internal:7443');
+    expect(kubeconfigOf(withExternal({ privateHostname: 'kcp.internal' }))).toContain(`server: https://kcp.internal:${rootSpec.external.port}`);
   });
 });
