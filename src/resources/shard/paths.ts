@@ -26,8 +26,26 @@ export const P = {
   authenticationWebhook: '/etc/kcp/authentication/webhook',
   tokenAuth: '/etc/kcp/authentication/token',
   oidcCA: '/etc/kcp/tls/oidc',
-  peerServiceAccount: (peer: string) => `/etc/kcp/tls/${peer}/service-account`,
+  peerServiceAccount: (peer: string) => peerServiceAccountPath(peer),
 } as const;
+
+const TLS = '/etc/kcp/tls/';
+/**
+ * Directories under /etc/kcp/tls that built-in mounts use (derived from P, so a new mount is covered),
+ * and `peers`: a shard named like one of them (`ca`, `server`, `client`, …) would otherwise mount its
+ * key inside another volume, or on top of one. The front-proxy's only one there, `ca`, is among them.
+ */
+const RESERVED = new Set([
+  'peers',
+  ...(Object.values(P) as unknown[])
+    .filter((v): v is string => typeof v === 'string' && v.startsWith(TLS))
+    .map((v) => v.slice(TLS.length).split('/')[0] ?? ''),
+]);
+
+/** kcp-operator's `/etc/kcp/tls/<peer>/service-account`, except for reserved names: `/etc/kcp/tls/peers/<peer>/service-account`. */
+export function peerServiceAccountPath(peer: string): string {
+  return RESERVED.has(peer) ? `${TLS}peers/${peer}/service-account` : `${TLS}${peer}/service-account`;
+}
 
 export const crt = (dir: string) => `${dir}/tls.crt`;
 export const key = (dir: string) => `${dir}/tls.key`;
