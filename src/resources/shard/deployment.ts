@@ -70,7 +70,9 @@ export function shardArgs(m: ShardModel): string[] {
     `--root-ca-file=${crt(P.caRoot)}`,
     `--client-ca-file=${crt(P.caClient)}`,
     `--requestheader-client-ca-file=${crt(P.caRequestHeader)}`,
-    `--requestheader-allowed-names=kcp-front-proxy,kcp-root-shard-proxy${caps.mountProxy ? ',kcp-mounts-proxy' : ''}`,
+    // As kcp-operator: the proxies that may assert users to a shard. kcp-mounts-proxy asserts users to
+    // the front-proxy only (which lists it), never to a shard.
+    '--requestheader-allowed-names=kcp-front-proxy,kcp-root-shard-proxy',
     '--requestheader-username-headers=X-Remote-User',
     '--requestheader-group-headers=X-Remote-Group',
     '--requestheader-extra-headers-prefix=X-Remote-Extra-',

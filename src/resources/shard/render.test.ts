@@ -163,3 +163,11 @@ describe('external.privatePort', () => {
     expect(kubeconfigOf(withExternal({ privateHostname: 'kcp.internal' }))).toContain(`server: https://kcp.internal:${rootSpec.external.port}`);
   });
 });
+
+describe('--requestheader-allowed-names', () => {
+  it('lists the front-proxy and the root shard proxy, not the mounts proxy (only the front-proxy takes that one)', () => {
+    for (const m of [rootModel, shardModel]) {
+      expect(shardArgs(m).filter((a) => a.startsWith('--requestheader-allowed-names='))).toEqual(['--requestheader-allowed-names=kcp-front-proxy,kcp-root-shard-proxy']);
+    }
+  });
+});
