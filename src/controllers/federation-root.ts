@@ -121,25 +121,30 @@ function joinInfo(rs: KubeObject, spec: RootShardSpec, certs: ReadonlyMap<string
   };
 }
 
-/** Hosts no remote shard may claim: the root shard's, the front door's, and every other shard's. */
-function reservedHosts(ctx: ControllerContext, rs: KubeObject, spec: RootShardSpec, responses: Map<string, { doc: JoinResponse | undefined }>, except: string): Set<string> {
+/**
+ * Hosts no remote shard may claim: the installation's own (the root shard's, the front door's, the
+ * local shards') and those of each remote shard's signed server certificate, by response key. Read
+ * once per reconcile; a request is checked against all of them but its own.
+ */
+function installationHosts(ctx: ControllerContext, rs: KubeObject, spec: RootShardSpec, responses: Map<string, { doc: JoinResponse | undefined }>): { own: string[]; remote: Map<string, string[]> } {
   const ns = rs.metadata.namespace ?? '';
-  const hosts = [rootShardServiceHost(rs.metadata.name ?? '', ns, spec.clusterDomain), spec.external.hostname, spec.external.privateHostname, hostFromURL(spec.shardBaseURL)];
+  const own = [rootShardServiceHost(rs.metadata.name ?? '', ns, spec.clusterDomain), spec.external.hostname, spec.external.privateHostname, hostFromURL(spec.shardBaseURL)];
   for (const s of ctx.shards.list(ns)) {
     const ss = s.spec as { clusterDomain?: string; shardBaseURL?: string } | undefined;
-    hosts.push(shardServiceHost(s.metadata.name ?? '', ns, ss?.clusterDomain), hostFromURL(ss?.shardBaseURL));
+    own.push(shardServiceHost(s.metadata.name ?? '', ns, ss?.clusterDomain), hostFromURL(ss?.shardBaseURL));
   }
+  const remote = new Map<string, string[]>();
   for (const [key, r] of responses) {
-    if (key === responseKey('Shard', except)) continue;
     const server = r.doc?.signed?.certificates.server;
     if (!server) continue;
     try {
-      hosts.push(...parseCertificate(server).dnsNames.filter((h) => h !== 'localhost'));
+      remote.set(key, parseCertificate(server).dnsNames.filter((h) => h !== 'localhost'));
     } catch {
       // a response we cannot read reserves nothing
     }
   }
-  return new Set(hosts.filter((h): h is string => !!h).map((h) => h.toLowerCase()));
+  const lower = (hs: Array<string | undefined>) => hs.filter((h): h is string => !!h).map((h) => h.toLowerCase());
+  return { own: lower(own), remote: new Map([...remote].map(([k, hs]) => [k, lower(hs)])) };
 }
 
 export async function reconcileRootFederation(
@@ -182,6 +187,7 @@ export async function reconcileRootFederation(
   const claimed = new Map<string, { cluster: string; namespace: string }>();
   const refusals: string[] = [];
   if (info) {
+    const hosts = installationHosts(ctx, owner, spec, responses);
     const requests = joinRequestsIn(ctx, requestNamespace).sort(
       (a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
     );
@@ -227,7 +233,7 @@ export async function reconcileRootFederation(
         origin,
         request,
         holder,
-        reservedHosts: reservedHosts(ctx, owner, spec, responses, request.shard),
+        reservedHosts: new Set([...hosts.own, ...[...hosts.remote].filter(([k]) => k !== key).flatMap(([, hs]) => hs)]),
         previous,
       });
       const base: JoinResponse = {

@@ -29,7 +29,6 @@ export const responseConfigMapName = (name: string, requester: Requester = 'Shar
 /** Requester-side Secret holding the private keys of the request being signed (never synced). */
 export const pendingKeysSecretName = (name: string, requester: Requester = 'Shard'): string => `${name}-${SUFFIX[requester]}-keys`;
 
-export const REQUEST_KINDS: Record<Requester, JoinRequest['kind']> = { Shard: 'KcpShardJoinRequest', Kubeconfig: 'KcpKubeconfigRequest' };
 export const RESPONSE_KINDS: Record<Requester, JoinResponse['kind']> = { Shard: 'KcpShardJoinResponse', Kubeconfig: 'KcpKubeconfigResponse' };
 export const requesterOf = (doc: { kind: JoinRequest['kind'] | JoinResponse['kind'] }): Requester =>
   doc.kind === 'KcpKubeconfigRequest' || doc.kind === 'KcpKubeconfigResponse' ? 'Kubeconfig' : 'Shard';
