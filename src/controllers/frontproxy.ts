@@ -118,7 +118,8 @@ export async function reconcileFrontProxy(ctx: ControllerContext, req: Reconcile
   return certs.requeueAfterMs !== undefined ? { requeueAfterMs: certs.requeueAfterMs } : undefined;
 }
 
-async function applyFrontProxyWorkload(
+/** Renders and applies a front-proxy's Secrets, mapping file, Deployment and Service (also the RootShard's internal proxy). */
+export async function applyFrontProxyWorkload(
   ctx: ControllerContext,
   m: FrontProxyModel,
   certs: ReadonlyMap<string, TlsSecretData>,

@@ -19,12 +19,10 @@ import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
 import { renewalTime } from '../pki/renewal.js';
 import { parseCertificate } from '../pki/x509.js';
 import { parseGoDuration } from '../resources/common/duration.js';
-import { frontProxyServiceURL } from '../resources/frontproxy/model.js';
 import { desiredBindings } from '../resources/kubeconfig/rbac.js';
 import {
   authorizationWorkspace,
   kubeconfigSecret,
-  targetBaseURL,
   targetName,
   type KubeconfigModel,
   type KubeconfigTarget,
@@ -32,7 +30,7 @@ import {
 import { blockedSummary, reconcileCertificates } from './certificates.js';
 import { controllerContext, Kubeconfigs, secretData, type ControllerContext, type OperatorSettings } from './context.js';
 import { ensureFinalizer } from './finalizer.js';
-import { operatorKcpClient } from './kcp-client.js';
+import { kcpEndpoint, operatorKcpClient, type KcpEndpoint } from './kcp-client.js';
 import { removeBindings, syncBindings } from './kubeconfig-rbac.js';
 import { buildStatus, writeStatus } from './status.js';
 import { reconcileFederatedKubeconfig } from './federation-kubeconfig.js';
@@ -176,13 +174,14 @@ function resolveTarget(ctx: ControllerContext, ns: string, t: TargetRefs): Resol
   return { problem: 'spec.target names no RootShard, Shard or FrontProxy', targetName: '' };
 }
 
-/**
- * How the operator reaches kcp for this target: the shard directly, or through the front-proxy's
- * Service (kcp-operator uses its internal `<rs>-proxy`, which this operator does not deploy).
- */
-function kcpServer(t: KubeconfigTarget, ns: string): string {
-  if (t.kind === 'FrontProxy') return frontProxyServiceURL({ name: t.name, namespace: ns, spec: t.frontProxy, root: { name: t.rootShardName, spec: t.rootShard } });
-  return targetBaseURL(t, ns);
+const readyReplicas = (d: KubeObject) => ((d.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0) > 0;
+
+/** KcpUnreachable, or ProxyUnreachable naming the RootShard's internal proxy when the way to kcp goes through it. */
+function unreachable(endpoint: KcpEndpoint, err: unknown): Problem {
+  if (endpoint.proxy) {
+    return { reason: 'ProxyUnreachable', message: `cannot reach kcp through the RootShard's internal proxy ${endpoint.proxy} (${endpoint.url}): ${describeError(err)}` };
+  }
+  return { reason: 'KcpUnreachable', message: `cannot reach kcp at ${endpoint.url}: ${describeError(err)}` };
 }
 
 interface AuthorizationOutcome {
@@ -207,8 +206,8 @@ async function reconcileAuthorization(
   const gen = kc.metadata.generation;
   const condition = (status: 'True' | 'False', reason: string, message: string): ConditionInput => ({ type: AUTHORIZATION, status, reason, message, observedGeneration: gen });
   if (desired) await ensureFinalizer(ctx, Kubeconfigs, kc, RBAC_FINALIZER, true);
-  const server = kcpServer(m.target, m.namespace);
-  const conn = await operatorKcpClient(ctx, m.namespace, m.target.rootShardName, server, 'kcp-operator-ts/kubeconfig-rbac');
+  const endpoint = kcpEndpoint(m.target, m.namespace);
+  const conn = await operatorKcpClient(ctx, m.namespace, m.target.rootShardName, endpoint.url, 'kcp-operator-ts/kubeconfig-rbac');
   if ('missing' in conn) return { provisionedCluster: provisioned, condition: condition('False', 'CredentialsPending', conn.missing), requeueAfterMs: 30_000 };
   const uid = kc.metadata.uid ?? '';
   try {
@@ -229,15 +228,15 @@ async function reconcileAuthorization(
     const roles = bindings.map((b) => (b.roleRef as { name: string }).name).join(', ');
     return { provisionedCluster: desired, condition: condition('True', 'Provisioned', `ClusterRoleBindings for ${roles || 'no roles'} in workspace ${desired}`) };
   } catch (err) {
-    const message = `cannot reach kcp at ${server}: ${describeError(err)}; retrying`;
+    const { reason, message } = unreachable(endpoint, err);
     const before = findCondition((previous?.conditions ?? []) as Condition[], AUTHORIZATION);
-    const failing = before?.status === 'False' && before.reason === 'KcpUnreachable';
-    if (!failing) void ctx.events.record(kc, 'Warning', 'KcpUnreachable', message);
+    const failing = before?.status === 'False' && before.reason === reason;
+    if (!failing) void ctx.events.record(kc, 'Warning', reason, message);
     // Stateless backoff: wait about as long as it has been failing (5 s, 5 s, 10 s, 20 s … 5 min).
     const since = failing ? Date.now() - Date.parse(before.lastTransitionTime) : 0;
     return {
       provisionedCluster: provisioned,
-      condition: condition('False', 'KcpUnreachable', message),
+      condition: condition('False', reason, `${message}; retrying`),
       requeueAfterMs: Math.min(Math.max(since, RETRY_MIN_MS), RETRY_MAX_MS),
     };
   } finally {
@@ -261,14 +260,14 @@ async function finalizeKubeconfig(ctx: ControllerContext, kc: KubeObject, resolv
     detail = `${resolved.problem}, so kcp cannot be reached`;
     giveUp = true;
   } else if (cluster && 'target' in resolved) {
-    const server = kcpServer(resolved.target, ns);
-    const conn = await operatorKcpClient(ctx, ns, resolved.target.rootShardName, server, 'kcp-operator-ts/kubeconfig-rbac');
+    const endpoint = kcpEndpoint(resolved.target, ns);
+    const conn = await operatorKcpClient(ctx, ns, resolved.target.rootShardName, endpoint.url, 'kcp-operator-ts/kubeconfig-rbac');
     if ('missing' in conn) detail = conn.missing;
     else {
       try {
         await removeBindings(conn.client, cluster, kc.metadata.uid ?? '');
       } catch (err) {
-        detail = `cannot reach kcp at ${server}: ${describeError(err)}`;
+        detail = unreachable(endpoint, err).message;
       } finally {
         conn.client.close();
       }
@@ -324,6 +323,22 @@ export function setupKubeconfigController(manager: Manager, settings: OperatorSe
     const rs = s.metadata.labels?.[LABEL_ROOTSHARD];
     const relevant = rs && [rootShardCAName(rs, 'client'), rootShardCAName(rs, 'server'), `${rs}-kcp-operator`].includes(s.metadata.name ?? '');
     return relevant ? ofRoot(s.metadata.namespace, rs) : [];
+  });
+  // The RootShard's internal proxy coming (back) up: Kubeconfigs that could not reach kcp through
+  // it retry at once rather than after their backoff.
+  c.watchMapped(ctx.deployments, (d) => {
+    const l = d.metadata.labels ?? {};
+    const rs = l['app.kubernetes.io/component'] === 'rootshard-proxy' ? l['app.kubernetes.io/instance'] : undefined;
+    if (!rs || !readyReplicas(d)) return [];
+    const waiting = (key: string) => {
+      const cond = findCondition(((kubeconfigs.get(key)?.status as KubeconfigStatus | undefined)?.conditions ?? []) as Condition[], AUTHORIZATION);
+      return cond?.reason === 'ProxyUnreachable';
+    };
+    return frontProxies
+      .list(d.metadata.namespace)
+      .filter((f) => rootRef(f) === rs)
+      .flatMap((f) => targeting(d.metadata.namespace, 'FrontProxy', f.metadata.name))
+      .filter(waiting);
   });
   // A remote target (joinRef): its join info and response (replicas), and its own request.
   kubeconfigs.addIndex('joinRef', (o) => {

@@ -1,5 +1,5 @@
 // RootShard: the whole PKI of an installation, the root shard's Secrets, Deployment and Service,
-// and a status that lists its shards.
+// its internal proxy (rootshard-proxy.ts), and a status that lists its shards.
 import type { RootShardSpec } from '../api/rootshard.js';
 import type { ShardSpec } from '../api/shard.js';
 import { Controller, generationChanged, type ReconcileRequest, type ReconcileResult } from '../kube/controller.js';
@@ -17,6 +17,7 @@ import { federatedShardsOf, reconcileRootFederation } from './federation-root.js
 import { configMapInformer } from './watches.js';
 import { REQUEST_KEY } from '../federation/protocol.js';
 import { applyShardWorkload } from './shard-workload.js';
+import { reconcileRootShardProxy, rootShardProxyCertificates } from './rootshard-proxy.js';
 import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 
@@ -59,6 +60,8 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
     key: DEFAULT_KEY_SPEC,
     templates: certificateTemplatesFor(spec.certificateTemplates),
   });
+  // The internal proxy's leaves after the CAs that sign them: issued and renewed with the rest.
+  plans.push(...rootShardProxyCertificates({ name: rs.metadata.name ?? '', namespace: ns, spec }, DEFAULT_KEY_SPEC, certificateTemplatesFor(spec.proxy?.certificateTemplates)));
   const certs = await reconcileCertificates(ctx, rs, plans, 'rootshard');
   for (const name of certs.issued) req.log.info({ secret: name }, 'issued certificate');
   for (const name of certs.renewed) void ctx.events.record(rs, 'Normal', 'CertificateRenewed', `renewed ${name}`);
@@ -97,6 +100,9 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
       ? { type: 'Available', status: 'False', reason: workload.missing.reason, message: workload.missing.message, observedGeneration: gen }
       : deploymentAvailable(workload.deployment, gen),
   );
+  const proxy = await reconcileRootShardProxy(ctx, model, certs.data, certs.ready, gen);
+  conditions.push(proxy.condition);
+  if (proxy.failure && !failure) failure = proxy.failure;
   conditions.push(...unsupportedCondition(unsupportedShardFields(spec), gen));
   const federation = await reconcileRootFederation(ctx, model.owner, spec, certs.data, req.log);
   conditions.push(...federation.conditions);

@@ -5,12 +5,10 @@
 import { stringify } from 'yaml';
 import type { PathMappingEntry } from '../../api/frontproxy.js';
 import type { KubeObject } from '../../kube/object.js';
-import { LABEL_FRONT_PROXY } from '../../pki/hierarchy.js';
-import { componentLabels } from '../common/labels.js';
 import { ownedConfigMap } from '../common/secret.js';
 import { crt, key } from '../shard/paths.js';
 import { baseURL } from '../shard/model.js';
-import { frontProxyNames, type FrontProxyModel } from './model.js';
+import { frontProxyIdentity, frontProxyNames, type FrontProxyModel } from './model.js';
 import { FP, MAPPING_FILE } from './paths.js';
 
 /** Whether the backends are verified with the merged bundle rather than the root CA alone. */
@@ -40,7 +38,7 @@ export function pathMappings(m: FrontProxyModel): PathMappingEntry[] {
 
 export function pathMappingConfigMap(m: FrontProxyModel): KubeObject {
   return ownedConfigMap(
-    { name: frontProxyNames(m).config, namespace: m.namespace, labels: { ...componentLabels(m.name, 'front-proxy'), [LABEL_FRONT_PROXY]: m.name }, owner: m.owner },
+    { name: frontProxyNames(m).config, namespace: m.namespace, labels: frontProxyIdentity(m).labels, owner: m.owner },
     { [MAPPING_FILE]: stringify(pathMappings(m), { lineWidth: 0 }) },
   );
 }

@@ -1,13 +1,13 @@
 // The kcp-front-proxy Deployment and Service.
 import type { KubeObject } from '../../kube/object.js';
-import { FRONT_PROXY_COMMON_NAME, MOUNTS_PROXY_COMMON_NAME } from '../../pki/hierarchy.js';
+import { MOUNTS_PROXY_COMMON_NAME } from '../../pki/hierarchy.js';
 import { capabilities } from '../kcp-version.js';
 import { authenticationArgs, authenticationMounts, serviceAccountKeyArgs, serviceAccountKeyMounts } from '../common/auth.js';
 import { componentDeployment, componentService, HTTPS_PORT } from '../common/component.js';
 import { httpsProbe, mergeResources, verbosity, type Mount } from '../common/workload.js';
 import { crt, key, P } from '../shard/paths.js';
 import { usesCABundle } from './config.js';
-import { frontProxyNames, frontProxyPort, type FrontProxyModel } from './model.js';
+import { frontProxyIdentity, frontProxyNames, frontProxyServicePort, type FrontProxyModel } from './model.js';
 import { FP, MAPPING_FILE } from './paths.js';
 
 const CA_ONLY = ['tls.crt'] as const;
@@ -51,7 +51,7 @@ export function frontProxyArgs(m: FrontProxyModel): string[] {
   if (capabilities(spec.image?.tag).mountProxy) {
     args.push(
       `--requestheader-client-ca-file=${crt(FP.requestHeaderCA)}`,
-      `--requestheader-allowed-names=${FRONT_PROXY_COMMON_NAME},${MOUNTS_PROXY_COMMON_NAME}`,
+      `--requestheader-allowed-names=${frontProxyIdentity(m).commonName},${MOUNTS_PROXY_COMMON_NAME}`,
       '--requestheader-username-headers=X-Remote-User',
       '--requestheader-group-headers=X-Remote-Group',
       '--requestheader-extra-headers-prefix=X-Remote-Extra-',
@@ -69,7 +69,7 @@ export function frontProxyArgs(m: FrontProxyModel): string[] {
 }
 
 function identity(m: FrontProxyModel) {
-  return { name: frontProxyNames(m).deployment, namespace: m.namespace, instance: m.name, component: 'front-proxy' as const, owner: m.owner };
+  return { name: frontProxyNames(m).deployment, namespace: m.namespace, instance: m.name, component: frontProxyIdentity(m).component, owner: m.owner };
 }
 
 /** `mountsHash` rolls the Pods when a mounted Secret or the mapping file changes. */
@@ -99,7 +99,7 @@ export function frontProxyDeployment(m: FrontProxyModel, mountsHash: string): Ku
 export function frontProxyService(m: FrontProxyModel): KubeObject {
   return componentService({
     ...identity(m),
-    ports: [{ name: 'https', port: frontProxyPort(m.spec, m.root.spec), targetPort: HTTPS_PORT }],
+    ports: [{ name: 'https', port: frontProxyServicePort(m), targetPort: HTTPS_PORT }],
     template: m.spec.serviceTemplate,
   });
 }

@@ -4,8 +4,9 @@
 import type { FrontProxySpec } from '../../api/frontproxy.js';
 import type { RootShardSpec } from '../../api/rootshard.js';
 import type { KubeObject } from '../../kube/object.js';
-import { DEFAULT_CLUSTER_DOMAIN, rootCASecretName, rootShardCAName } from '../../pki/hierarchy.js';
+import { DEFAULT_CLUSTER_DOMAIN, FRONT_PROXY_COMMON_NAME, LABEL_FRONT_PROXY, ROOT_SHARD_PROXY_COMMON_NAME, rootCASecretName, rootShardCAName } from '../../pki/hierarchy.js';
 import { HTTPS_PORT } from '../common/component.js';
+import { componentLabels } from '../common/labels.js';
 
 export interface FrontProxyModel {
   owner: KubeObject;
@@ -15,24 +16,43 @@ export interface FrontProxyModel {
   root: { name: string; spec: RootShardSpec };
   /** With auth.serviceAccount.enabled: the RootShard and every Shard of the installation. */
   serviceAccountPeers: string[];
+  /**
+   * The RootShard's internal proxy `<rs>-proxy` (same binary, kcp-operator's names and identity
+   * kcp-root-shard-proxy) rather than a FrontProxy; `name` is then the RootShard's.
+   */
+  internal?: boolean;
 }
 
-export function frontProxyNames(m: Pick<FrontProxyModel, 'name' | 'root'>) {
+export function frontProxyNames(m: Pick<FrontProxyModel, 'name' | 'root' | 'internal'>) {
   const rs = m.root.name;
-  const prefix = `${rs}-${m.name}`;
+  // kcp-operator names the internal proxy's objects `<rs>-proxy-…` throughout; a FrontProxy's
+  // certificates `<rs>-<fp>-…` and its other objects `<fp>-…`.
+  const prefix = m.internal ? `${rs}-proxy` : `${rs}-${m.name}`;
+  const own = m.internal ? `${rs}-proxy` : m.name;
   return {
-    deployment: `${m.name}-front-proxy`,
+    deployment: m.internal ? `${rs}-proxy` : `${m.name}-front-proxy`,
     server: `${prefix}-server`,
     kubeconfigClient: `${prefix}-kubeconfig`,
     requestHeaderClient: `${prefix}-requestheader`,
     dynamicKubeconfig: `${prefix}-dynamic-kubeconfig`,
-    config: `${m.name}-config`,
-    mergedClientCA: `${m.name}-merged-client-ca`,
-    mergedCABundle: `${m.name}-merged-ca-bundle`,
+    config: `${own}-config`,
+    mergedClientCA: `${own}-merged-client-ca`,
+    mergedCABundle: `${own}-merged-ca-bundle`,
     rootCA: rootCASecretName({ name: rs, caSecretRef: m.root.spec.certificates?.caSecretRef?.name }),
     serverCA: rootShardCAName(rs, 'server'),
     clientCA: rootShardCAName(rs, 'client'),
     requestHeaderCA: rootShardCAName(rs, 'requestheader-client'),
+  };
+}
+
+/** Labels, component and the identity the proxy presents to shards (--requestheader-allowed-names). */
+export function frontProxyIdentity(m: Pick<FrontProxyModel, 'name' | 'internal'>) {
+  const component = m.internal ? ('rootshard-proxy' as const) : ('front-proxy' as const);
+  return {
+    component,
+    commonName: m.internal ? ROOT_SHARD_PROXY_COMMON_NAME : FRONT_PROXY_COMMON_NAME,
+    /** On the Secrets and ConfigMaps it renders. */
+    labels: m.internal ? componentLabels(m.name, component) : { ...componentLabels(m.name, component), [LABEL_FRONT_PROXY]: m.name },
   };
 }
 
@@ -60,8 +80,16 @@ export function frontProxyURL(spec: FrontProxySpec, root: RootShardSpec): string
   return `https://${root.external.hostname}:${root.external.port}`;
 }
 
+/**
+ * The Service port: the internal proxy is for the operator only, so kcp-operator fixes it at 6443
+ * whatever the installation's public port.
+ */
+export function frontProxyServicePort(m: Pick<FrontProxyModel, 'spec' | 'root' | 'internal'>): number {
+  return m.internal ? HTTPS_PORT : frontProxyPort(m.spec, m.root.spec);
+}
+
 /** In-cluster address of the front-proxy's Service (what the operator itself dials). */
-export function frontProxyServiceURL(m: Pick<FrontProxyModel, 'name' | 'namespace' | 'spec' | 'root'>): string {
+export function frontProxyServiceURL(m: Pick<FrontProxyModel, 'name' | 'namespace' | 'spec' | 'root' | 'internal'>): string {
   const domain = m.root.spec.clusterDomain || DEFAULT_CLUSTER_DOMAIN;
-  return `https://${m.name}-front-proxy.${m.namespace}.svc.${domain}:${frontProxyPort(m.spec, m.root.spec)}`;
+  return `https://${frontProxyNames(m).deployment}.${m.namespace}.svc.${domain}:${frontProxyServicePort(m)}`;
 }

@@ -3,13 +3,11 @@
 // the root shard with and, with the server replaced, reaches every shard with.
 import type { KubeObject } from '../../kube/object.js';
 import { mergeCABundles } from '../../pki/bundle.js';
-import { LABEL_FRONT_PROXY } from '../../pki/hierarchy.js';
 import { singleKubeconfig } from '../common/kubeconfig.js';
-import { componentLabels } from '../common/labels.js';
 import { ownedSecret } from '../common/secret.js';
 import { crt, key } from '../shard/paths.js';
 import { backendCAFile, rootShardURL } from './config.js';
-import { frontProxyNames, type FrontProxyModel } from './model.js';
+import { frontProxyIdentity, frontProxyNames, type FrontProxyModel } from './model.js';
 import { FP } from './paths.js';
 
 export interface FrontProxyBundles {
@@ -27,7 +25,7 @@ export function frontProxySecrets(m: FrontProxyModel, b: FrontProxyBundles): Kub
   const meta = (name: string) => ({
     name,
     namespace: m.namespace,
-    labels: { ...componentLabels(m.name, 'front-proxy'), [LABEL_FRONT_PROXY]: m.name },
+    labels: frontProxyIdentity(m).labels,
     owner: m.owner,
   });
   return [
