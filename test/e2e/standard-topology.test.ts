@@ -6,8 +6,11 @@
 // DNS (Service names in the Pods' and the operator's /etc/hosts, ready Pods only), and the
 // LoadBalancer plus public DNS in front of the front-proxy (a port-forward to its Service, with
 // tls-server-name set to the public host name). Everything a user does goes through the
-// generated kubeconfig Secret and the front-proxy; nothing talks to a shard directly.
+// generated kubeconfig Secret and the front-proxy; nothing talks to a shard directly. The
+// RootShard's internal proxy `root-proxy` is the operator's way into kcp (Kubeconfig RBAC); the
+// test reaches it with the operator's own certificate through a forward to its Service.
 import { createHash } from 'node:crypto';
+import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Secrets } from '../../src/kube/resources.js';
@@ -18,12 +21,36 @@ import { KcpUser } from './kcp-user.js';
 import { FRONT_PROXY_PORT, FRONT_PROXY_SERVICE, sampleObjects, shardUser, STANDARD, waitAvailable } from './topology.js';
 
 const NS = 'kcp-e2e';
+const PROXY = 'root-proxy';
+
+type Cond = { type: string; status: string; reason: string; message: string };
 
 
 describe('standard topology on real kcp', () => {
   let stack: LocalStack;
   let forward: { port: number; close(): Promise<void> };
   let admin: KcpUser;
+
+  /** GET through a forward to the internal proxy with the operator's own certificate (as the operator connects). */
+  const operatorGet = async (port: number, path: string): Promise<{ code: number; body: string }> => {
+    const secret = await stack.admin.get(Secrets, NS, 'root-kcp-operator');
+    const pem = (k: string) => Buffer.from((secret.data as Record<string, string>)[k] ?? '', 'base64').toString();
+    return new Promise((resolve, reject) => {
+      const req = https.get(
+        // servername: the Service's cluster DNS name, which the proxy's certificate carries.
+        { host: '127.0.0.1', port, path, servername: `${PROXY}.${NS}.svc.cluster.local`, cert: pem('tls.crt'), key: pem('tls.key'), ca: pem('ca.crt'), timeout: 20_000 },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', reject);
+    });
+  };
+  const rootShardCondition = async (type: string) =>
+    (JSON.parse(await stack.kubectl(['-n', NS, 'get', 'rootshard', 'root', '-o', 'json'])) as { status?: { conditions?: Cond[] } }).status?.conditions?.find((c) => c.type === type);
 
   beforeAll(async () => {
     const t0 = Date.now();
@@ -35,6 +62,8 @@ describe('standard topology on real kcp', () => {
       throw new Error(`${String(err)}\n${await stack.kubectl(['-n', NS, 'get', 'rootshards,shards,frontproxies,kubeconfigs,deployments', '-o', 'wide'])}`);
     }
     console.log(`standard topology Available in ${Date.now() - t0} ms`);
+    // The internal proxy is the RootShard's own condition (kcp-operator's Available covers the root shard alone).
+    await stack.kubectl(['-n', NS, 'wait', '--for=condition=ProxyAvailable', '--timeout=300s', 'rootshard/root']);
     forward = await stack.runner.forward(FRONT_PROXY_SERVICE, FRONT_PROXY_PORT);
     admin = await KcpUser.fromSecret(stack, 'kcp-admin-kubeconfig', forward.port);
   });
@@ -51,7 +80,7 @@ describe('standard topology on real kcp', () => {
       };
       expect(o.status.conditions.find((c) => c.type === 'Available')?.status, ref).toBe('True');
     }
-    for (const d of ['root-kcp', 'shard-2-shard-kcp', FRONT_PROXY_SERVICE]) {
+    for (const d of ['root-kcp', 'shard-2-shard-kcp', FRONT_PROXY_SERVICE, PROXY]) {
       const pods = stack.runner.podsOf(d);
       expect(pods.length, d).toBeGreaterThan(0);
       expect(pods.every((p) => p.ready), d).toBe(true);
@@ -148,6 +177,61 @@ describe('standard topology on real kcp', () => {
     expect(elsewhere.stderr).toMatch(/forbidden/i);
     await stack.kubectl(['-n', NS, 'delete', 'kubeconfig', 'alice', '--wait=true', '--timeout=180s']);
     expect(await aliceBindings()).toEqual([]);
+  });
+
+  it('the internal proxy serves: with the operator\'s certificate it lists workspaces and reaches a workspace on the second shard', async () => {
+    const proxy = await stack.runner.forward(PROXY, 6443);
+    try {
+      const ws = await operatorGet(proxy.port, '/clusters/root/apis/tenancy.kcp.io/v1alpha1/workspaces');
+      expect(ws.code, ws.body).toBe(200);
+      const names = (JSON.parse(ws.body) as { items: KubeObject[] }).items.map((w) => w.metadata.name);
+      expect(names).toEqual(expect.arrayContaining(['e2e-a', 'e2e-b']));
+      // root:e2e-b lives on shard-2: the proxy routes there, not only to the root shard.
+      const cm = await operatorGet(proxy.port, '/clusters/root:e2e-b/api/v1/namespaces/default/configmaps/greeting');
+      expect(cm.code, cm.body).toBe(200);
+      expect((JSON.parse(cm.body) as { data: Record<string, string> }).data.hello).toBe('e2e-b');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('Kubeconfig RBAC goes through the internal proxy: with the proxy scaled away no bindings and a condition naming it; once back, provisioned', async () => {
+    const ws = 'root:e2e-a';
+    await stack.kubectl(['-n', NS, 'patch', 'rootshard', 'root', '--type=merge', '-p', JSON.stringify({ spec: { proxy: { replicas: 0 } } })]);
+    await eventually('ProxyAvailable ScaledToZero', async () => (await rootShardCondition('ProxyAvailable'))?.reason === 'ScaledToZero', 60_000);
+    await eventually('proxy Pods gone', () => stack.runner.podsOf(PROXY).length === 0, 120_000);
+    await stack.apply([
+      {
+        apiVersion: 'operator.kcp.io/v1alpha1',
+        kind: 'Kubeconfig',
+        metadata: { name: 'bob' },
+        spec: {
+          username: 'bob',
+          validity: '24h',
+          secretRef: { name: 'bob-kubeconfig' },
+          target: { frontProxyRef: { name: 'front-proxy' } },
+          targetWorkspace: ws,
+          authorization: { clusterRoleBindings: { clusterRoles: ['configmap-reader'] } },
+        },
+      },
+    ]);
+    const authorization = async () => {
+      const o = JSON.parse(await stack.kubectl(['-n', NS, 'get', 'kubeconfig', 'bob', '-o', 'json'])) as KubeObject & { status?: { conditions?: Cond[] } };
+      return { uid: o.metadata.uid ?? '', cond: o.status?.conditions?.find((c) => c.type === 'AuthorizationReady') };
+    };
+    const down = await eventually('ProxyUnreachable', async () => ((await authorization()).cond?.reason === 'ProxyUnreachable' ? authorization() : undefined), 120_000);
+    expect(down.cond?.message).toContain(`internal proxy ${PROXY} (https://${PROXY}.${NS}.svc.cluster.local:6443)`);
+    // kcp itself is up (the public front-proxy answers); the bindings are missing because the operator's way in is.
+    const bobBindings = async () => (await admin.must(ws, ['get', 'clusterrolebindings', '-l', `${LABEL_KUBECONFIG}=${down.uid}`, '-o', 'name'])).trim().split('\n').filter(Boolean);
+    expect(await bobBindings()).toEqual([]);
+
+    // Back to the sample's proxy: the Kubeconfig is provisioned as soon as it serves.
+    await stack.kubectl(['-n', NS, 'patch', 'rootshard', 'root', '--type=merge', '-p', JSON.stringify({ spec: { proxy: null } })]);
+    await stack.kubectl(['-n', NS, 'wait', '--for=condition=ProxyAvailable', '--timeout=300s', 'rootshard/root']);
+    await eventually('bob Provisioned', async () => (await authorization()).cond?.reason === 'Provisioned', 180_000);
+    expect(await bobBindings()).toHaveLength(1);
+    await stack.kubectl(['-n', NS, 'delete', 'kubeconfig', 'bob', '--wait=true', '--timeout=180s']);
+    expect(await bobBindings()).toEqual([]);
   });
 
   it('operator SIGKILL and restart: zero writes on the converged topology, kcp serves throughout, no CA changes', async () => {
