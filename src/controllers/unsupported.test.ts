@@ -14,6 +14,12 @@ describe('unsupported fields', () => {
     expect(fields.join('\n')).toMatch(/certificateTemplates\.server\.spec\.privateKey\.rotationPolicy=Never/);
     expect(unsupportedCondition(fields, 3)[0]).toMatchObject({ type: 'UnsupportedFields', status: 'True', observedGeneration: 3 });
   });
+  it('acts on spec.proxy (the internal proxy is deployed), but names what its certificate templates ask for that the PKI does not do', () => {
+    const spec = { etcd: { endpoints: ['http://e:2379'] }, proxy: { replicas: 1, extraArgs: ['--v=2'] } } as Parameters<typeof unsupportedShardFields>[0];
+    expect(unsupportedShardFields(spec)).toEqual([]);
+    const withIssuer = { ...spec, proxy: { certificateTemplates: { server: { spec: { issuerRef: { name: 'x' } } } } } } as Parameters<typeof unsupportedShardFields>[0];
+    expect(unsupportedShardFields(withIssuer).join('\n')).toMatch(/spec\.proxy\.certificateTemplates\.server\.spec\.issuerRef/);
+  });
   it('reports nothing for a plain spec', () => {
     expect(unsupportedShardFields({ etcd: { endpoints: ['http://e:2379'] } } as CommonShardSpec)).toEqual([]);
     expect(unsupportedCondition([], 1)).toEqual([]);
