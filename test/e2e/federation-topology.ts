@@ -37,6 +37,7 @@ export function hubObjects(): KubeObject[] {
   root.spec = {
     ...(root.spec as object),
     replicas: 1,
+    proxy: { replicas: 1 },
     federation: {
       accept: [{ cluster: EDGE.cluster, namespace: EDGE.namespace, shard: 'edge-*' }],
       acceptKubeconfigs: [{ cluster: EDGE.cluster, namespace: EDGE.namespace, name: 'team-*', usernames: ['alice'], groups: ['team-*'] }],
