@@ -15,6 +15,11 @@ export interface FrontProxyModel {
   root: { name: string; spec: RootShardSpec };
   /** With auth.serviceAccount.enabled: the RootShard and every Shard of the installation. */
   serviceAccountPeers: string[];
+  /**
+   * The in-cluster URL of the RootShard's external VirtualWorkspace (its spec.kcpVirtualWorkspace),
+   * which then serves /services/ instead of the root shard.
+   */
+  virtualWorkspaceURL?: string;
 }
 
 export function frontProxyNames(m: Pick<FrontProxyModel, 'name' | 'root'>) {
