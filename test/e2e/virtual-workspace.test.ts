@@ -1,13 +1,15 @@
 // An external VirtualWorkspace on real kcp v0.32.3: config/samples' etcd for the root shard, the
 // RootShard `root` with spec.kcpVirtualWorkspace naming VirtualWorkspace `vw` (kcp's own
 // /virtual-workspaces server), the FrontProxy and the admin Kubeconfig; one replica each. The
-// VirtualWorkspace's external address is the front-proxy's (kcp.dev.local:6443), so the URLs kcp
-// publishes lead through the front-proxy, whose /services/ goes to the VirtualWorkspace's Service.
+// VirtualWorkspace's external address is its own Service (as in kcp-operator's e2e): kcp itself
+// dials that URL with the shard's system:masters certificate (workspace initialization), which a
+// front-proxy would strip. Users reach the same /services/ paths through the front-proxy, whose
+// /services/ mapping goes to the VirtualWorkspace's Service.
 // The operator runs as a process under deploy/'s RBAC; kcp, kcp-front-proxy, virtual-workspaces
 // and etcd run as Pods of the pod runner.
 //
 // The harness stands in for: the kubelet and the Deployment controller (the pod runner), cluster
-// DNS (Service names, and kcp.dev.local from the front-proxy Service's external-dns annotation),
+// DNS (Service names in the Pods' /etc/hosts),
 // the LoadBalancer plus public DNS in front of the front-proxy (a port-forward with tls-server-name),
 // and the ServiceAccount token a kubelet mounts: kcp's virtual-workspaces server builds its
 // delegated-authentication client from the in-cluster config, which the pod runner does not
@@ -29,6 +31,7 @@ const VW = 'vw';
 const VW_DEPLOYMENT = `${VW}-virtual-workspace`;
 const GROUP = 'widgets.vw.example.io';
 const EXPORT = 'widgets';
+const VW_HOST = `${VW_DEPLOYMENT}.${NS}.svc.cluster.local`;
 const TOPOLOGY = ['rootshard/root', `virtualworkspace/${VW}`, 'frontproxy/front-proxy', 'kubeconfig/kcp-admin'];
 
 /** The samples for the root shard alone, one replica each, the root shard's virtual workspaces in `vw`. */
@@ -43,7 +46,6 @@ function topology(): KubeObject[] {
   const rootShard = one('RootShard');
   rootShard.spec.replicas = 1;
   rootShard.spec.kcpVirtualWorkspace = { name: VW };
-  const external = rootShard.spec.external as { hostname: string; port: number };
   const frontProxy = one('FrontProxy');
   frontProxy.spec.replicas = 1;
   const vw: KubeObject = {
@@ -52,8 +54,8 @@ function topology(): KubeObject[] {
     metadata: { name: VW },
     spec: {
       target: { rootShardRef: { name: 'root' } },
-      // The front-proxy's public address: what kcp publishes leads through it.
-      external: { hostname: external.hostname, port: external.port },
+      // Its own Service: kcp reaches it directly (see the header).
+      external: { hostname: VW_HOST, port: 6443 },
       replicas: 1,
       // Stands in for the in-cluster ServiceAccount config (see the header).
       extraArgs: ['--authentication-kubeconfig=/etc/kcp/logical-cluster-admin-kubeconfig/kubeconfig'],
@@ -94,13 +96,13 @@ describe('external VirtualWorkspace on real kcp', () => {
     expect(args).toEqual(
       expect.arrayContaining([
         '--run-virtual-workspaces=false',
-        '--shard-virtual-workspace-url=https://kcp.dev.local:6443',
+        `--shard-virtual-workspace-url=https://${VW_HOST}:6443`,
         '--shard-virtual-workspace-ca-file=/etc/kcp/tls/ca/server/tls.crt',
       ]),
     );
     const cm = await stack.admin.get(ConfigMaps, NS, 'front-proxy-config');
     const mapping = parse((cm.data as Record<string, string>)['path-mapping.yaml'] ?? '') as Array<{ path: string; backend: string }>;
-    expect(mapping.find((e) => e.path === '/services/')?.backend).toBe(`https://${VW_DEPLOYMENT}.${NS}.svc.cluster.local:6443`);
+    expect(mapping.find((e) => e.path === '/services/')?.backend).toBe(`https://${VW_HOST}:6443`);
     expect(stack.runner.podsOf(VW_DEPLOYMENT).every((p) => p.ready)).toBe(true);
   });
 
@@ -129,7 +131,8 @@ describe('external VirtualWorkspace on real kcp', () => {
       120_000,
     );
     // kcp built it from the shard's --shard-virtual-workspace-url: the VirtualWorkspace's external address.
-    expect(url).toBe(`https://kcp.dev.local:6443/services/apiexport/root/${EXPORT}`);
+    expect(url).toBe(`https://${VW_HOST}:6443/services/apiexport/root/${EXPORT}`);
+    // The same path, asked of the front-proxy.
     widgetsPath = `${new URL(url).pathname}/clusters/*/apis/${GROUP}/v1/widgets`;
     let last = '';
     const list = await eventually(
