@@ -137,7 +137,8 @@ export function virtualWorkspaceSpecSchema(): JSONSchemaProps {
       image: imageSpec('The container image of the server. Defaults to kcp\'s image, which ships `/virtual-workspaces`.'),
       command: array(
         `Entrypoint of the server container. Defaults to \`${DEFAULT_VIRTUAL_WORKSPACE_COMMAND}\` (kcp's own server); set ` +
-          'it for an image that ships a different binary.',
+          'it for an image that ships a different binary. Then only the flags every aggregated API server takes are ' +
+          'generated (not kcp\'s `--shard-external-url` and `--cache-kubeconfig`); pass anything else in `extraArgs`.',
         string('One element of the command.'),
       ),
       initContainers: array('Containers run in order before the server starts.', initContainer(), {

@@ -6,12 +6,13 @@
 // controller runs either, so the test writes the Deployment's status itself where it says so.
 import { X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FrontProxies, RootShards, VirtualWorkspaces } from '../../src/controllers/context.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Deployments, Secrets, Services } from '../../src/kube/resources.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
+import { runKubectl } from './kubectl.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 type Cond = { type: string; status: string; reason: string; message: string; observedGeneration?: number };
@@ -133,5 +134,36 @@ describe('VirtualWorkspace', () => {
     const cm = await eventually('mapping', () => client.get(ConfigMaps, ns, 'fp-config').catch(() => undefined), 60_000);
     const mapping = parse((cm.data as Record<string, string>)['path-mapping.yaml'] ?? '') as Array<{ path: string; backend: string }>;
     expect(mapping.find((e) => e.path === '/services/')?.backend).toBe(`https://${DEP}.${ns}.svc.cluster.local:6443`);
+  });
+
+  it('accepts kcp-operator\'s custom-server sample under strict validation (its fields, as written there)', async () => {
+    // The VirtualWorkspace of kcp-operator v0.9.0's config/samples/operator.kcp.io_v1alpha1_virtualworkspace_custom.yaml.
+    const sample = {
+      apiVersion: 'operator.kcp.io/v1alpha1',
+      kind: 'VirtualWorkspace',
+      metadata: { name: 'access', labels: { 'app.kubernetes.io/name': 'kcp-operator', 'app.kubernetes.io/managed-by': 'kustomize' } },
+      spec: {
+        target: { rootShardRef: { name: 'shard-sample' } },
+        external: { hostname: 'example.operator.kcp.io', port: 6443 },
+        image: { repository: 'ghcr.io/kcp-dev/contrib-access-virtual-workspace', tag: 'latest' },
+        command: ['/access-vw'],
+        replicas: 1,
+        kubeconfigSecretRef: { name: 'access-vw-server-kubeconfig' },
+        initContainers: [
+          {
+            name: 'init',
+            kubeconfigSecretRef: { name: 'access-vw-bootstrap-kubeconfig' },
+            command: ['/access-vw-init'],
+            args: ['--kubeconfig=/etc/kcp/init-kubeconfig/kubeconfig', '--workspace-prefix=root:access', '--controllers-workspace=controllers'],
+          },
+        ],
+        extraArgs: ['--apiexport-endpointslice=access.contrib.kcp.io', '--endpoint-base=https://example.operator.kcp.io:6443/clusters/'],
+        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+        deploymentTemplate: { spec: { template: { spec: { hostAliases: [{ ip: '10.96.100.100', hostnames: ['example.operator.kcp.io'] }] } } } },
+      },
+    };
+    const r = await runKubectl(inject('kubeconfigPath'), ['apply', '--server-side', '--validate=strict', '--field-manager=vw-sample', '-n', ns, '-f', '-'], JSON.stringify(sample));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 });

@@ -140,6 +140,14 @@ describe('VirtualWorkspace rendering', () => {
     expect(virtualWorkspaceArgs(model())).not.toContain('--cache-kubeconfig=/etc/cache-server/kubeconfig/kubeconfig');
   });
 
+  it('passes a custom server (spec.command) only the flags every aggregated API server takes; the cache stays mounted', () => {
+    const m = model({ command: ['/access-vw'] }, { cacheServer: 'cache' });
+    const a = virtualWorkspaceArgs(m);
+    expect(a.filter((x) => x.startsWith('--shard-external-url') || x.startsWith('--cache-kubeconfig'))).toEqual([]);
+    expect(a).toContain('--kubeconfig=/etc/kcp/logical-cluster-admin-kubeconfig/kubeconfig');
+    expect(mountsOf(pod(virtualWorkspaceDeployment(m, 'h')).containers[0])['/etc/cache-server/kubeconfig']).toBe('cache-server-kubeconfig');
+  });
+
   it('with kubeconfigSecretRef: the server uses that kubeconfig and holds no admin credential', () => {
     const p = pod(virtualWorkspaceDeployment(model({ kubeconfigSecretRef: { name: 'mine' } }), 'h'));
     const mounts = mountsOf(p.containers[0]);

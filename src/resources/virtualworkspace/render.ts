@@ -113,10 +113,15 @@ export function virtualWorkspaceArgs(m: VirtualWorkspaceModel): string[] {
     '--requestheader-group-headers=X-Remote-Group',
     '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--kubeconfig=${kubeconfigDir}/kubeconfig`,
-    // As kcp-operator v0.9.0: required (and unused) before kcp 0.31, hidden and ignored since.
-    `--shard-external-url=https://127.0.0.1:${HTTPS_PORT}`,
   ];
-  if (m.cacheServer) args.push(`--cache-kubeconfig=${VW.cacheKubeconfig}/kubeconfig`);
+  // Flags only kcp's own server takes. A custom server (spec.command) gets the aggregated-apiserver
+  // flags alone, as kcp-operator's API documents: an unknown flag would stop it before it serves.
+  // (kcp-operator v0.9.0's code passes them regardless; its docs and the custom sample say otherwise.)
+  if (!m.spec.command?.length) {
+    // Required (and unused) before kcp 0.31, hidden and ignored since.
+    args.push(`--shard-external-url=https://127.0.0.1:${HTTPS_PORT}`);
+    if (m.cacheServer) args.push(`--cache-kubeconfig=${VW.cacheKubeconfig}/kubeconfig`);
+  }
   return [...args, ...verbosity(m.spec.logging, undefined), ...(m.spec.extraArgs ?? [])];
 }
 
