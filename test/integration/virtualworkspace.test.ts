@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { FrontProxies, RootShards, VirtualWorkspaces } from '../../src/controllers/context.js';
+import { FrontProxies, RootShards, Shards, VirtualWorkspaces } from '../../src/controllers/context.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Deployments, Secrets, Services } from '../../src/kube/resources.js';
@@ -165,5 +165,22 @@ describe('VirtualWorkspace', () => {
     const r = await runKubectl(inject('kubeconfigPath'), ['apply', '--server-side', '--validate=strict', '--field-manager=vw-sample', '-n', ns, '-f', '-'], JSON.stringify(sample));
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+
+  it('serves a Shard: borrows that Shard\'s kubeconfig once the Shard has rendered it', async () => {
+    await client.create(VirtualWorkspaces, { ...vw(), metadata: { name: 'vw-s1', namespace: ns }, spec: { ...(vw().spec as object), target: { shardRef: { name: 's1' } } } });
+    await eventually('ReferenceNotFound', async () => condition(await client.get(VirtualWorkspaces, ns, 'vw-s1'), 'ReferenceValid')?.reason === 'ReferenceNotFound');
+    await client.create(Shards, {
+      apiVersion: 'operator.kcp.io/v1alpha1',
+      kind: 'Shard',
+      metadata: { name: 's1', namespace: ns },
+      spec: { rootShard: { ref: { name: 'root' } }, etcd: { endpoints: ['http://etcd-s1:2379'] } },
+    });
+    const dep = await eventually('Deployment', () => client.get(Deployments, ns, 'vw-s1-virtual-workspace').catch(() => undefined), 60_000);
+    const volumes = (dep.spec as { template: { spec: { volumes: Array<{ name: string; secret?: { secretName: string } }> } } }).template.spec.volumes;
+    expect(volumes.find((v) => v.name === 'logical-cluster-admin-kubeconfig')?.secret?.secretName).toBe('s1-logical-cluster-admin-kubeconfig');
+    expect(volumes.find((v) => v.name === 'ca-bundle')?.secret?.secretName).toBe('s1-merged-ca-bundle');
+    const o = await client.get(VirtualWorkspaces, ns, 'vw-s1');
+    expect(condition(o, 'ReferenceValid')).toMatchObject({ status: 'True', message: 'Shard/s1' });
   });
 });
