@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the third-party test binaries (etcd, kube-apiserver, kubectl, kcp, kcp-front-proxy,
-# cache-server) from the Go module proxy, through wrapper modules generated here at build time.
+# cache-server, virtual-workspaces) from the Go module proxy, through wrapper modules generated here at build time.
 # No third-party source is committed. Idempotent: a binary already in the cache costs nothing.
 # Safe to interrupt: each build runs in a scratch directory and is moved into place atomically.
 #
@@ -112,17 +112,20 @@ build_kubernetes() {
 }
 
 # Where kcp comes from, first match wins:
-#   KCP_BIN_DIR=<dir>     already-built kcp, kcp-front-proxy and cache-server: linked, not built
+#   KCP_BIN_DIR=<dir>     already-built kcp, kcp-front-proxy, cache-server, virtual-workspaces: linked
 #   KCP_SOURCE_DIR=<dir>  a kcp checkout (at $KCP_VERSION): built with its own go.mod
 #   the Go module proxy   through a wrapper module; a kcp-dev staging module the proxy refuses
 #                         is taken from $KCP_THIRD_PARTY_DIR/kcp-dev/<module>-$KCP_VERSION
 #                         (default: ../shared/third_party beside this checkout, when it exists)
-KCP_BINS=(kcp kcp-front-proxy cache-server)
+# virtual-workspaces is kcp's standalone virtual-workspace server (the kcp image's
+# /virtual-workspaces, run by a VirtualWorkspace). A cache dir from before it was added lacks it
+# and so counts as incomplete: the next run builds the set again.
+KCP_BINS=(kcp kcp-front-proxy cache-server virtual-workspaces)
 
 kcp_options_hint() {
   cat >&2 <<EOF
 build-binaries: kcp $KCP_VERSION can be supplied in any of these ways:
-  KCP_BIN_DIR=/path/to/bin        a directory holding kcp, kcp-front-proxy and cache-server $KCP_VERSION
+  KCP_BIN_DIR=/path/to/bin        a directory holding ${KCP_BINS[*]} $KCP_VERSION
   KCP_SOURCE_DIR=/path/to/kcp     a kcp checkout at tag $KCP_VERSION (built with its own go.mod)
   KCP_THIRD_PARTY_DIR=/path       a folder holding kcp-dev/<module>-$KCP_VERSION/ for each kcp-dev
                                   module the Go module proxy refuses (virtual-workspace-framework)
@@ -212,7 +215,8 @@ build_kcp() {
   GODEBUG_LINE=$(grep -m1 '^godebug' "$scratch/upstream.mod" || true) \
   build kcp "$KCP_VERSION" github.com/kcp-dev/kcp "$GO_MIN_VERSION" "$replaces" "$ldflags" \
     "github.com/kcp-dev/kcp/cmd/kcp:kcp" "github.com/kcp-dev/kcp/cmd/kcp-front-proxy:kcp-front-proxy" \
-    "github.com/kcp-dev/kcp/cmd/cache-server:cache-server"
+    "github.com/kcp-dev/kcp/cmd/cache-server:cache-server" \
+    "github.com/kcp-dev/kcp/cmd/virtual-workspaces:virtual-workspaces"
   on_die=
 }
 

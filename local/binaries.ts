@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export type BinaryName = 'etcd' | 'kube-apiserver' | 'kubectl' | 'kcp' | 'kcp-front-proxy' | 'cache-server';
+export type BinaryName = 'etcd' | 'kube-apiserver' | 'kubectl' | 'kcp' | 'kcp-front-proxy' | 'cache-server' | 'virtual-workspaces';
 
 const COMPONENT: Record<BinaryName, { component: string; versionKey: string }> = {
   etcd: { component: 'etcd', versionKey: 'ETCD_VERSION' },
@@ -15,6 +15,8 @@ const COMPONENT: Record<BinaryName, { component: string; versionKey: string }> =
   kcp: { component: 'kcp', versionKey: 'KCP_VERSION' },
   'kcp-front-proxy': { component: 'kcp', versionKey: 'KCP_VERSION' },
   'cache-server': { component: 'kcp', versionKey: 'KCP_VERSION' },
+  // kcp's standalone virtual-workspace server: what a VirtualWorkspace runs as `/virtual-workspaces`.
+  'virtual-workspaces': { component: 'kcp', versionKey: 'KCP_VERSION' },
 };
 
 let versionsCache: Record<string, string> | undefined;

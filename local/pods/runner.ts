@@ -77,7 +77,7 @@ type DeploymentObj = KubeObject & {
   spec: { replicas?: number; selector?: unknown; template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec } };
 };
 
-const KNOWN: readonly BinaryName[] = ['etcd', 'kube-apiserver', 'kubectl', 'kcp', 'kcp-front-proxy', 'cache-server'];
+const KNOWN: readonly BinaryName[] = ['etcd', 'kube-apiserver', 'kubectl', 'kcp', 'kcp-front-proxy', 'cache-server', 'virtual-workspaces'];
 
 export function defaultBinaryFor(c: ContainerSpec): BinaryName {
   const fromCommand = c.command?.[0]?.split('/').pop();

@@ -15,11 +15,13 @@ import {
   KUBECONFIG,
   ROOT_SHARD,
   SHARD,
+  VIRTUAL_WORKSPACE,
   type KindNames,
 } from './names.js';
 import { rootShardSpecSchema, rootShardStatusSchema } from './rootshard.js';
 import { object, string, type JSONSchemaProps } from './schema.js';
 import { shardSpecSchema, shardStatusSchema } from './shard.js';
+import { virtualWorkspaceSpecSchema, virtualWorkspaceStatusSchema } from './virtualworkspace.js';
 
 export interface PrinterColumn {
   name: string;
@@ -179,6 +181,28 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
         jsonPath: '.status.notAfter',
         description: 'Expiry time of the current certificate.',
       },
+      ageColumn,
+    ],
+  },
+  {
+    names: VIRTUAL_WORKSPACE,
+    description:
+      'A VirtualWorkspace is a standalone virtual-workspace server (kcp\'s own, or a custom one) for a RootShard or a ' +
+      'Shard, with certificates signed by the RootShard\'s CAs. A shard that names it in spec.kcpVirtualWorkspace ' +
+      'stops serving virtual workspaces itself.',
+    spec: virtualWorkspaceSpecSchema,
+    status: virtualWorkspaceStatusSchema,
+    specRequired: true,
+    columns: [
+      {
+        name: 'RootShard',
+        type: 'string',
+        jsonPath: '.spec.target.rootShardRef.name',
+        description: 'The RootShard served (target.rootShardRef).',
+      },
+      { name: 'Shard', type: 'string', jsonPath: '.spec.target.shardRef.name', description: 'The Shard served (target.shardRef).' },
+      phaseColumn,
+      availableColumn,
       ageColumn,
     ],
   },

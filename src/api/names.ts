@@ -66,6 +66,15 @@ export const KUBECONFIG = {
   categories: CATEGORIES,
 } as const satisfies KindNames;
 
+export const VIRTUAL_WORKSPACE = {
+  kind: 'VirtualWorkspace',
+  listKind: 'VirtualWorkspaceList',
+  plural: 'virtualworkspaces',
+  singular: 'virtualworkspace',
+  shortNames: [],
+  categories: CATEGORIES,
+} as const satisfies KindNames;
+
 /** Every kind, keyed by kind name. */
 export const KINDS = {
   RootShard: ROOT_SHARD,
@@ -73,6 +82,7 @@ export const KINDS = {
   FrontProxy: FRONT_PROXY,
   CacheServer: CACHE_SERVER,
   Kubeconfig: KUBECONFIG,
+  VirtualWorkspace: VIRTUAL_WORKSPACE,
 } as const;
 
 export type KindName = keyof typeof KINDS;

@@ -234,6 +234,8 @@ describe('extensions', () => {
         'RootShard.status.observedGeneration',
         'Shard.spec.rootShard.joinRef',
         'Shard.status.observedGeneration',
+        'VirtualWorkspace.status.observedGeneration',
+        'VirtualWorkspace.status.phase',
       ].sort(),
     );
   });

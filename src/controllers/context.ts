@@ -1,6 +1,6 @@
 // What every controller shares: the operator's own kinds as REST resources, the informers over
 // them and over the children, one Applier (field manager) and one EventRecorder.
-import { API_GROUP, API_VERSION, CACHE_SERVER, FRONT_PROXY, KUBECONFIG, ROOT_SHARD, SHARD, type KindNames } from '../api/names.js';
+import { API_GROUP, API_VERSION, CACHE_SERVER, FRONT_PROXY, KUBECONFIG, ROOT_SHARD, SHARD, VIRTUAL_WORKSPACE, type KindNames } from '../api/names.js';
 import { Applier } from '../kube/apply.js';
 import { EventRecorder } from '../kube/events.js';
 import type { Informer } from '../kube/informer.js';
@@ -17,6 +17,7 @@ export const Shards = crd(SHARD);
 export const FrontProxies = crd(FRONT_PROXY);
 export const CacheServers = crd(CACHE_SERVER);
 export const Kubeconfigs = crd(KUBECONFIG);
+export const VirtualWorkspaces = crd(VIRTUAL_WORKSPACE);
 
 export interface OperatorSettings {
   /** Watch only this namespace; undefined watches all. */

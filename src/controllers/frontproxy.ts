@@ -23,7 +23,9 @@ import { shardsOf } from './rootshard.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 import { unsupportedCondition } from './unsupported.js';
-import { configMapInformer, frontProxyInformer, specOrDeletionChanged, watchMappedWhen } from './watches.js';
+import { configMapInformer, frontProxyInformer, specOrDeletionChanged, virtualWorkspaceInformer, watchMappedWhen } from './watches.js';
+import { virtualWorkspaceServiceURL } from '../resources/virtualworkspace/model.js';
+import type { VirtualWorkspaceSpec } from '../api/virtualworkspace.js';
 
 const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'FrontProxy' };
 /** How long a new shard's service-account key is waited for before the front-proxy goes on without it. */
@@ -87,6 +89,7 @@ export async function reconcileFrontProxy(ctx: ControllerContext, req: Reconcile
     spec,
     root: { name: rootName, spec: rootSpec },
     serviceAccountPeers: keyed,
+    virtualWorkspaceURL: rootVirtualWorkspaceURL(ctx, ns, rootSpec),
   };
   let failure: Missing | undefined;
   let missing: Missing | undefined = !certs.ready
@@ -171,6 +174,13 @@ export function setupFrontProxyController(manager: Manager, settings: OperatorSe
   const ofRoot = (ns: string | undefined, rs: string | undefined) => (rs ? frontProxies.byIndex('rootShard', `${ns}/${rs}`).map(objectKey) : []);
   // The RootShard's spec (addresses, CA bundle references) and existence; not its status.
   watchMappedWhen(c, ctx.rootShards, specOrDeletionChanged, (rs) => ofRoot(rs.metadata.namespace, rs.metadata.name));
+  // The RootShard's external VirtualWorkspace appearing or moving changes where /services/ goes.
+  watchMappedWhen(c, virtualWorkspaceInformer(ctx), specOrDeletionChanged, (vw) =>
+    ctx.rootShards
+      .list(vw.metadata.namespace)
+      .filter((rs) => (rs.spec as RootShardSpec).kcpVirtualWorkspace?.name === vw.metadata.name)
+      .flatMap((rs) => ofRoot(rs.metadata.namespace, rs.metadata.name)),
+  );
   // Shards joining or leaving change the service-account keys the front-proxy trusts.
   watchMappedWhen(c, ctx.shards, specOrDeletionChanged, (s) => ofRoot(s.metadata.namespace, rootOf(s)));
   // The installation's CAs and the shards' service-account keys (labelled with their RootShard).
@@ -185,6 +195,13 @@ export function setupFrontProxyController(manager: Manager, settings: OperatorSe
   );
   manager.add(c);
   return c;
+}
+
+/** Where /services/ goes when the RootShard has an external VirtualWorkspace (and it exists; else the RootShard is not running either). */
+function rootVirtualWorkspaceURL(ctx: ControllerContext, ns: string, rootSpec: RootShardSpec): string | undefined {
+  const ref = rootSpec.kcpVirtualWorkspace?.name;
+  const vw = ref ? virtualWorkspaceInformer(ctx).getByName(ns, ref) : undefined;
+  return vw ? virtualWorkspaceServiceURL(ref ?? '', ns, (vw.spec as VirtualWorkspaceSpec | undefined)?.clusterDomain) : undefined;
 }
 
 function rootSecretRefs(rs: KubeObject): string[] {

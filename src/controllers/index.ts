@@ -7,6 +7,7 @@ import { setupFrontProxyController } from './frontproxy.js';
 import { setupKubeconfigController } from './kubeconfig.js';
 import { setupRootShardController } from './rootshard.js';
 import { setupShardController } from './shard.js';
+import { setupVirtualWorkspaceController } from './virtualworkspace.js';
 
 export type { OperatorSettings };
 
@@ -18,6 +19,7 @@ export const controllerSetups: readonly ControllerSetup[] = [
   setupFrontProxyController,
   setupCacheServerController,
   setupKubeconfigController,
+  setupVirtualWorkspaceController,
 ];
 
 export function registerControllers(manager: Manager, settings: Partial<OperatorSettings> = {}): ControllerContext {

@@ -15,6 +15,7 @@ import { controllerContext, RootShards, type ControllerContext, type OperatorSet
 import { certificateTemplatesFor } from './templates.js';
 import { federatedShardsOf, reconcileRootFederation } from './federation-root.js';
 import { configMapInformer } from './watches.js';
+import { watchKcpVirtualWorkspaces } from './virtualworkspace.js';
 import { REQUEST_KEY } from '../federation/protocol.js';
 import { applyShardWorkload } from './shard-workload.js';
 import { reconcileRootShardProxy, rootShardProxyCertificates } from './rootshard-proxy.js';
@@ -150,6 +151,7 @@ export function setupRootShardController(manager: Manager, settings: OperatorSet
   // The CacheServer's Secrets (kubeconfig, CA, client certificate) are mounted by the root shard:
   // a renewal must re-render it so its Pods roll.
   c.watchMapped(ctx.secrets, (s) => usingCache(s.metadata.namespace, s.metadata.labels?.[LABEL_CACHE_SERVER]));
+  watchKcpVirtualWorkspaces(c, ctx, ctx.rootShards);
   manager.add(c);
   return c;
 }

@@ -9,6 +9,7 @@ import { deploymentName, secretNames, type ShardModel } from '../resources/shard
 import { shardDeployment, shardMounts, shardService } from '../resources/shard/deployment.js';
 import { shardSecrets, type BundleInputs } from '../resources/shard/secrets.js';
 import { secretData, type ControllerContext } from './context.js';
+import { shardVirtualWorkspace } from './virtualworkspace.js';
 
 export interface WorkloadOutcome {
   /** A referenced object that must exist first; nothing was applied. */
@@ -28,6 +29,11 @@ export async function applyShardWorkload(
   // Pods would only wait on Secrets that do not exist yet; render once the certificates are there,
   // so the Deployment is written once and not again when they appear.
   if (!certsReady) return { missing: { reason: 'CertificatesPending', message: 'certificates are being issued' }, writes: 0 };
+  // Never half-rendered: a shard told to leave its virtual workspaces to a VirtualWorkspace that
+  // is not there is not started at all, rather than started serving none.
+  const vw = shardVirtualWorkspace(ctx, ns, m.spec.kcpVirtualWorkspace);
+  if (vw && 'reason' in vw) return { missing: vw, writes: 0 };
+  if (vw) m = { ...m, virtualWorkspaceURL: vw.url };
   const n = secretNames(m);
   const cached = (name: string) => secretData(ctx.secrets.getByName(ns, name));
   const pem = (name: string) => certs.get(name)?.['tls.crt'] ?? cached(name)?.['tls.crt'];

@@ -21,6 +21,7 @@ import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 import { reconcileFederatedShard } from './federation-shard.js';
 import { configMapInformer } from './watches.js';
+import { watchKcpVirtualWorkspaces } from './virtualworkspace.js';
 import { responseConfigMapName } from '../federation/protocol.js';
 
 const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'Shard' };
@@ -144,6 +145,7 @@ export function setupShardController(manager: Manager, settings: OperatorSetting
   });
   c.watchMapped(ctx.replicas, (cm) => ctx.shards.byIndex('joinRef', objectKey(cm)).map(objectKey));
   c.watchOwned(configMapInformer(ctx), API_VERSION_KIND);
+  watchKcpVirtualWorkspaces(c, ctx, ctx.shards);
   manager.add(c);
   return c;
 }

@@ -8,7 +8,6 @@ import type { RootShardSpec } from '../api/rootshard.js';
 
 export function unsupportedShardFields(spec: CommonShardSpec & Partial<Pick<RootShardSpec, 'proxy'>>): string[] {
   const out: string[] = [];
-  if (spec.kcpVirtualWorkspace) out.push('spec.kcpVirtualWorkspace (the VirtualWorkspace kind is not served; virtual workspaces run in-process)');
   if (spec.auth?.dropGroups?.length || spec.auth?.passOnGroups?.length) {
     out.push('spec.auth.dropGroups/passOnGroups (front-proxy options; set them on the FrontProxy)');
   }

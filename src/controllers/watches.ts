@@ -6,7 +6,7 @@ import type { Informer } from '../kube/informer.js';
 import type { KubeObject } from '../kube/object.js';
 import { ConfigMaps, type ResourceType } from '../kube/resources.js';
 import { MANAGED_BY } from '../resources/common/labels.js';
-import { FrontProxies, Kubeconfigs, type ControllerContext } from './context.js';
+import { FrontProxies, Kubeconfigs, VirtualWorkspaces, type ControllerContext } from './context.js';
 
 // Our own writes reach these caches at once too (see controllerContext), so a reconcile right after
 // a write compares against it instead of a stale copy.
@@ -22,6 +22,10 @@ export function frontProxyInformer(ctx: ControllerContext): Informer<KubeObject>
 
 export function kubeconfigInformer(ctx: ControllerContext): Informer<KubeObject> {
   return shared(ctx, Kubeconfigs);
+}
+
+export function virtualWorkspaceInformer(ctx: ControllerContext): Informer<KubeObject> {
+  return shared(ctx, VirtualWorkspaces);
 }
 
 /** Only the ConfigMaps this operator renders (front-proxy mapping files). */

@@ -53,6 +53,13 @@ export class KcpUser {
     return runKubectl(this.kubeconfigPath, ['--server', `${this.base}/clusters/${workspace}`, ...tls, '--request-timeout=20s', ...args], input);
   }
 
+  /** `kubectl get --raw` of a path below the front-proxy itself (not a workspace), e.g. a /services/ URL. */
+  raw(pathBelowServer: string): Promise<KubectlResult> {
+    const serverName = this.config.clusters[0]?.cluster['tls-server-name'];
+    const tls = serverName ? [`--tls-server-name=${serverName}`] : [];
+    return runKubectl(this.kubeconfigPath, ['--server', this.base, ...tls, '--request-timeout=20s', 'get', '--raw', pathBelowServer]);
+  }
+
   /** kubectl that must succeed; its stdout. */
   async must(workspace: string, args: string[], input?: string): Promise<string> {
     const r = await this.kubectl(workspace, args, input);

@@ -9,7 +9,7 @@ import { runKubectl, type KubectlResult } from './kubectl.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
 type Spec = { [key: string]: Json | undefined };
-type Kind = 'RootShard' | 'Shard' | 'FrontProxy' | 'CacheServer' | 'Kubeconfig';
+type Kind = 'RootShard' | 'Shard' | 'FrontProxy' | 'CacheServer' | 'Kubeconfig' | 'VirtualWorkspace';
 
 interface Case {
   name: string;
@@ -41,6 +41,10 @@ const BASE: Record<Kind, Spec> = {
     username: 'kcp-admin',
     validity: '8766h',
     secretRef: { name: 'admin-kubeconfig' },
+  },
+  VirtualWorkspace: {
+    target: { rootShardRef: { name: 'root' } },
+    external: { hostname: 'kcp.example.com', port: 6443 },
   },
 };
 
@@ -151,6 +155,12 @@ const CASES: Case[] = [
   { kind: 'Kubeconfig', name: 'groups is a string', invalid: { groups: 'system:kcp:admin' }, valid: { groups: ['system:kcp:admin'] }, field: 'spec.groups', message: /list|array/ },
   { kind: 'Kubeconfig', name: 'secretRef name empty', invalid: { secretRef: { name: '' } }, valid: { secretRef: { name: 'kubeconfig' } }, field: 'spec.secretRef.name', message: /at least 1 chars|should match/ },
   { kind: 'Kubeconfig', name: 'target of an unknown kind (strict)', invalid: { target: { frontProxyRef: undefined, virtualWorkspaceRef: { name: 'vw' } } }, valid: { target: { frontProxyRef: undefined, rootShardRef: { name: 'vw' } } }, field: 'spec.target.virtualWorkspaceRef', message: 'field not declared in schema' },
+  // VirtualWorkspace
+  { kind: 'VirtualWorkspace', name: 'no target', invalid: { target: { rootShardRef: undefined } }, valid: {}, field: 'spec.target', message: 'exactly one of spec.target.rootShardRef and spec.target.shardRef must be set' },
+  { kind: 'VirtualWorkspace', name: 'two targets', invalid: { target: { shardRef: { name: 'shard-1' } } }, valid: { target: { rootShardRef: undefined, shardRef: { name: 'shard-1' } } }, field: 'spec.target', message: 'exactly one of spec.target.rootShardRef and spec.target.shardRef must be set' },
+  { kind: 'VirtualWorkspace', name: 'external is missing', invalid: { external: undefined }, valid: {}, field: 'spec.external', message: 'Required value' },
+  { kind: 'VirtualWorkspace', name: 'external.port out of range', invalid: { external: { port: 70000 } }, valid: { external: { port: 443 } }, field: 'spec.external.port', message: 'less than or equal to 65535' },
+  { kind: 'VirtualWorkspace', name: 'init container without a name', invalid: { initContainers: [{ command: ['/init'] }] }, valid: { initContainers: [{ name: 'init', command: ['/init'] }] }, field: 'spec.initContainers', message: 'omits all key fields ["name"]' },
 ];
 
 type Result = KubectlResult;
@@ -178,7 +188,7 @@ beforeAll(async () => {
 describe('admission validation', () => {
   it(`covers at least 40 cases across every kind (has ${CASES.length})`, () => {
     expect(CASES.length).toBeGreaterThanOrEqual(40);
-    expect(new Set(CASES.map((c) => c.kind)).size).toBe(5);
+    expect(new Set(CASES.map((c) => c.kind)).size).toBe(6);
     expect(new Set(CASES.map((c) => `${c.kind}: ${c.name}`)).size).toBe(CASES.length);
   });
 

@@ -1,6 +1,6 @@
 // Labels on every object the operator renders, as kcp-operator sets them, so selectors and tools
 // keyed on them keep working.
-export type Component = 'rootshard' | 'rootshard-proxy' | 'shard' | 'front-proxy' | 'cache-server' | 'kubeconfig';
+export type Component = 'rootshard' | 'rootshard-proxy' | 'shard' | 'front-proxy' | 'cache-server' | 'kubeconfig' | 'virtual-workspace';
 
 export const MANAGED_BY = 'kcp-operator';
 

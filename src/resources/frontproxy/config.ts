@@ -1,7 +1,8 @@
 // The front-proxy's path-mapping file (kcp's pkg/server/proxy/types PathMapping, a YAML list with
 // snake_case keys): /clusters/ and /services/ go to the root shard (kcp-front-proxy routes
 // /clusters/ per workspace to the right shard itself and ignores its backend), then the user's
-// additionalPathMappings.
+// additionalPathMappings. When the root shard leaves its virtual workspaces to a VirtualWorkspace,
+// /services/ goes to that server instead: the root shard no longer serves it.
 import { stringify } from 'yaml';
 import type { PathMappingEntry } from '../../api/frontproxy.js';
 import type { KubeObject } from '../../kube/object.js';
@@ -26,14 +27,15 @@ export function rootShardURL(m: FrontProxyModel): string {
 }
 
 export function pathMappings(m: FrontProxyModel): PathMappingEntry[] {
-  const route = (path: string): PathMappingEntry => ({
+  const route = (path: string, backend = rootShardURL(m)): PathMappingEntry => ({
     path,
-    backend: rootShardURL(m),
+    backend,
     backend_server_ca: backendCAFile(m),
     proxy_client_cert: crt(FP.requestHeaderClient),
     proxy_client_key: key(FP.requestHeaderClient),
   });
-  return [route('/clusters/'), route('/services/'), ...(m.spec.additionalPathMappings ?? [])];
+  // The VirtualWorkspace's certificate is signed by the server CA, like a shard's: the same CA file verifies it.
+  return [route('/clusters/'), route('/services/', m.virtualWorkspaceURL), ...(m.spec.additionalPathMappings ?? [])];
 }
 
 export function pathMappingConfigMap(m: FrontProxyModel): KubeObject {

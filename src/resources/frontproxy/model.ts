@@ -21,6 +21,11 @@ export interface FrontProxyModel {
    * kcp-root-shard-proxy) rather than a FrontProxy; `name` is then the RootShard's.
    */
   internal?: boolean;
+  /**
+   * The in-cluster URL of the RootShard's external VirtualWorkspace (its spec.kcpVirtualWorkspace),
+   * which then serves /services/ instead of the root shard.
+   */
+  virtualWorkspaceURL?: string;
 }
 
 export function frontProxyNames(m: Pick<FrontProxyModel, 'name' | 'root' | 'internal'>) {

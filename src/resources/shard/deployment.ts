@@ -103,6 +103,12 @@ export function shardArgs(m: ShardModel): string[] {
   // Without a CacheServer the root shard serves the cache in-process and shards use the root shard.
   if (m.cacheServer) args.push(`--cache-kubeconfig=${P.cacheKubeconfig}/kubeconfig`);
   else if (m.kind === 'Shard') args.push(`--cache-kubeconfig=${P.clientKubeconfig}/kubeconfig`);
+  // An external VirtualWorkspace serves this shard's virtual workspaces. kcp reaches it itself (the
+  // workspace initializers) with its shard client certificate, verifying it with the server CA,
+  // which signs the VirtualWorkspace's certificate and every front-proxy's (kcp-operator's path).
+  if (m.virtualWorkspaceURL) {
+    args.push('--run-virtual-workspaces=false', `--shard-virtual-workspace-url=${m.virtualWorkspaceURL}`, `--shard-virtual-workspace-ca-file=${crt(P.caServer)}`);
+  }
   args.push(...serviceAccountKeyArgs(m.serviceAccountPeers, P));
 
   const etcd = spec.etcd;

@@ -20,6 +20,11 @@ export interface ShardModel {
   serviceAccountPeers: string[];
   /** Joined from elsewhere (spec.rootShard.joinRef): the installation's CA certificates are local copies without keys. */
   federated?: boolean;
+  /**
+   * With spec.kcpVirtualWorkspace: the URL kcp publishes for this shard's virtual workspaces (the
+   * VirtualWorkspace's external address). The shard then runs none in-process.
+   */
+  virtualWorkspaceURL?: string;
 }
 
 export const SECURE_PORT = 6443;
