@@ -220,18 +220,23 @@ describe('extensions', () => {
       .sort();
     expect(extensions).toEqual(
       [
+        'CacheServer.spec.podDisruptionBudget',
         'CacheServer.status',
         'CacheServer.status.conditions',
         'CacheServer.status.observedGeneration',
         'CacheServer.status.phase',
+        'FrontProxy.spec.podDisruptionBudget',
         'FrontProxy.status.observedGeneration',
+        'Kubeconfig.spec.serverURL',
         'Kubeconfig.spec.target.joinRef',
         'Kubeconfig.status.notAfter',
         'Kubeconfig.status.observedGeneration',
         'Kubeconfig.status.renewalTime',
         'RootShard.spec.federation',
+        'RootShard.spec.podDisruptionBudget',
         'RootShard.status.federatedShards',
         'RootShard.status.observedGeneration',
+        'Shard.spec.podDisruptionBudget',
         'Shard.spec.rootShard.joinRef',
         'Shard.status.observedGeneration',
       ].sort(),
