@@ -151,6 +151,13 @@ const CASES: Case[] = [
   { kind: 'Kubeconfig', name: 'groups is a string', invalid: { groups: 'system:kcp:admin' }, valid: { groups: ['system:kcp:admin'] }, field: 'spec.groups', message: /list|array/ },
   { kind: 'Kubeconfig', name: 'secretRef name empty', invalid: { secretRef: { name: '' } }, valid: { secretRef: { name: 'kubeconfig' } }, field: 'spec.secretRef.name', message: /at least 1 chars|should match/ },
   { kind: 'Kubeconfig', name: 'target of an unknown kind (strict)', invalid: { target: { frontProxyRef: undefined, virtualWorkspaceRef: { name: 'vw' } } }, valid: { target: { frontProxyRef: undefined, rootShardRef: { name: 'vw' } } }, field: 'spec.target.virtualWorkspaceRef', message: 'field not declared in schema' },
+  // podDisruptionBudget and serverURL (ours)
+  { kind: 'FrontProxy', name: 'podDisruptionBudget with minAvailable and maxUnavailable', invalid: { podDisruptionBudget: { minAvailable: 1, maxUnavailable: 1 } }, valid: { podDisruptionBudget: { minAvailable: 1 } }, field: 'spec.podDisruptionBudget.minAvailable', message: 'podDisruptionBudget.minAvailable and podDisruptionBudget.maxUnavailable cannot both be set' },
+  { kind: 'Shard', name: 'podDisruptionBudget with both, as percentages', invalid: { podDisruptionBudget: { minAvailable: '50%', maxUnavailable: '50%' } }, valid: { podDisruptionBudget: { maxUnavailable: '50%' } }, field: 'spec.podDisruptionBudget.minAvailable', message: 'cannot both be set' },
+  { kind: 'RootShard', name: 'podDisruptionBudget percentage above 100%', invalid: { podDisruptionBudget: { maxUnavailable: '150%' } }, valid: { podDisruptionBudget: { maxUnavailable: '100%' } }, field: 'spec.podDisruptionBudget.maxUnavailable', message: 'a number of Pods (0 or more) or a percentage from 0% to 100%' },
+  { kind: 'CacheServer', name: 'podDisruptionBudget negative', invalid: { podDisruptionBudget: { minAvailable: -1 } }, valid: { podDisruptionBudget: { minAvailable: 0 } }, field: 'spec.podDisruptionBudget.minAvailable', message: 'a number of Pods (0 or more)' },
+  { kind: 'Kubeconfig', name: 'serverURL is http', invalid: { serverURL: 'http://kcp.example.com' }, valid: { serverURL: 'https://kcp.example.com' }, field: 'spec.serverURL', message: 'serverURL must be an https URL' },
+  { kind: 'Kubeconfig', name: 'serverURL has a path', invalid: { serverURL: 'https://kcp.example.com/clusters/root' }, valid: { serverURL: 'https://kcp.example.com:443/' }, field: 'spec.serverURL', message: 'should match' },
 ];
 
 type Result = KubectlResult;
