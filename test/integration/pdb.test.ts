@@ -69,6 +69,8 @@ describe('PodDisruptionBudget', () => {
 
   it('comes back when deleted by hand', async () => {
     const before = await eventually('budget', pdb, 60_000);
+    // Settled first, so that only the budget's own deletion can wake the FrontProxy.
+    await quiet('operator writes', () => op.client.stats.writes);
     await client.delete(PodDisruptionBudgets, ns, NAME);
     const after = await eventually('budget restored', async () => {
       const b = await pdb();
