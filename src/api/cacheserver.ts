@@ -2,6 +2,7 @@
 import type { V1ObjectMeta, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 
 import { certificatesSchema, certificateTemplates } from './certificates.js';
+import { podDisruptionBudget, type PodDisruptionBudgetSpec } from './disruption.js';
 import type { Certificates, CertificateTemplateMap } from './certificates.js';
 import {
   clusterDomain,
@@ -40,6 +41,8 @@ export interface CacheServerSpec {
   certificateTemplates?: CertificateTemplateMap;
   serviceTemplate?: ServiceTemplate;
   deploymentTemplate?: DeploymentTemplate;
+  /** Ours: see {@link PodDisruptionBudgetSpec}. */
+  podDisruptionBudget?: PodDisruptionBudgetSpec;
   /** Unset: an embedded etcd (single replica, data lost with the Pod). */
   etcd?: EtcdConfig;
   extraArgs?: string[];
@@ -72,6 +75,7 @@ export function cacheServerSpecSchema(): JSONSchemaProps {
       certificateTemplates: certificateTemplates('Customisations of the cache server\'s certificates.'),
       serviceTemplate: serviceTemplate('Customisations of the cache server\'s Service.'),
       deploymentTemplate: deploymentTemplate('Customisations of the cache server\'s Deployment.'),
+      podDisruptionBudget: podDisruptionBudget('cache server'),
       etcd: etcdConfig(
         'An external etcd cluster for the cache data. Unset: an embedded etcd inside the Pod, whose data does not ' +
           'survive the Pod (the cache is rebuilt from the shards).',

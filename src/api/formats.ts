@@ -23,6 +23,9 @@ export const DNS_SAN = `^(\\*\\.)?${HOST}$`;
 /** An https URL with a host, an optional port and an optional path; no query or fragment. */
 export const HTTPS_URL = `^https://(${HOST}|${IPV6_LITERAL})${PORT}(/[^\\s?#]*)?$`;
 
+/** An https URL of a server root: scheme, host and optional port, no path (a kubeconfig's `server`). */
+export const HTTPS_ORIGIN = `^https://(${HOST}|${IPV6_LITERAL})${PORT}/?$`;
+
 /** An http or https URL with a host, an optional port and an optional path. */
 export const HTTP_URL = `^https?://(${HOST}|${IPV6_LITERAL})${PORT}(/[^\\s?#]*)?$`;
 

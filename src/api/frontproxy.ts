@@ -3,6 +3,7 @@ import type { V1ObjectMeta, V1ResourceRequirements, V1Volume, V1VolumeMount } fr
 
 import { authSpec, type AuthSpec } from './auth.js';
 import { certificateTemplates, type CertificateTemplateMap } from './certificates.js';
+import { podDisruptionBudget, type PodDisruptionBudgetSpec } from './disruption.js';
 import {
   externalConfig,
   extraArgs,
@@ -45,6 +46,8 @@ export interface FrontProxySpec {
   external?: ExternalConfig;
   serviceTemplate?: ServiceTemplate;
   deploymentTemplate?: DeploymentTemplate;
+  /** Ours: see {@link PodDisruptionBudgetSpec}. */
+  podDisruptionBudget?: PodDisruptionBudgetSpec;
   certificateTemplates?: CertificateTemplateMap;
   caBundleSecretRef?: LocalObjectReference;
   clientCABundleRef?: LocalObjectReference;
@@ -121,6 +124,7 @@ export function frontProxySpecSchema(): JSONSchemaProps {
       ),
       serviceTemplate: serviceTemplate('Customisations of the front-proxy\'s Service.'),
       deploymentTemplate: deploymentTemplate('Customisations of the front-proxy\'s Deployment.'),
+      podDisruptionBudget: podDisruptionBudget('front-proxy'),
       certificateTemplates: certificateTemplates('Customisations of the front-proxy\'s certificates.'),
       caBundleSecretRef: localRef(
         'A Secret whose `tls.crt` holds the CA bundle that clients should use to verify this front-proxy, when its ' +

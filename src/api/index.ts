@@ -25,6 +25,7 @@ export type * from './common.js';
 export type * from './auth.js';
 export type * from './certificates.js';
 export type * from './templates.js';
+export type * from './disruption.js';
 export type * from './shard-common.js';
 export type * from './rootshard.js';
 export type * from './shard.js';

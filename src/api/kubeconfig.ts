@@ -5,7 +5,7 @@ import { certificateTemplate, type CertificateTemplate } from './certificates.js
 import { localRef } from './common.js';
 import { joinRefSchema, type JoinReference } from './federation.js';
 import type { LocalObjectReference } from './common.js';
-import { celIsDuration, DURATION, WORKSPACE_PATH } from './formats.js';
+import { celIsDuration, DURATION, HTTPS_ORIGIN, WORKSPACE_PATH } from './formats.js';
 import type { API_GROUP_VERSION, KUBECONFIG } from './names.js';
 import { array, extension, object, rule, string, type JSONSchemaProps } from './schema.js';
 import { KUBECONFIG_PHASES, statusSchema, type CommonStatus, type KubeconfigPhase } from './status.js';
@@ -30,6 +30,8 @@ export interface KubeconfigSpec {
   /** A Go duration string, e.g. `8766h`. */
   validity: string;
   secretRef: LocalObjectReference;
+  /** Ours: the `server` written into the kubeconfig instead of the target's address. */
+  serverURL?: string;
   certificateTemplate?: CertificateTemplate;
   authorization?: KubeconfigAuthorization;
 }
@@ -122,6 +124,28 @@ export function kubeconfigSpecSchema(): JSONSchemaProps {
         'The Secret the kubeconfig is written to (key `kubeconfig`), in the same namespace. The operator creates and ' +
           'owns it.',
         'Secret',
+      ),
+      serverURL: string(
+        extension(
+          'The server URL written into the kubeconfig instead of the target\'s own address (`external.hostname` and ' +
+            '`external.port` of a FrontProxy or its RootShard, a shard\'s base URL), for example ' +
+            '`https://kcp.example.com` when an Ingress or a load balancer publishes the front-proxy on port 443. ' +
+            'Scheme https, a host and an optional port; the `default` context appends `/clusters/<targetWorkspace>`. The CA ' +
+            'in the kubeconfig stays the installation\'s, and the client certificate only works if whatever sits in ' +
+            'front passes TLS through to kcp (Ingress-NGINX ssl-passthrough, an L4 load balancer) instead of ' +
+            'terminating it. The operator itself keeps using in-cluster addresses.',
+        ),
+        {
+          pattern: HTTPS_ORIGIN,
+          maxLength: 2048,
+          rules: [
+            rule(
+              "self.startsWith('https://')",
+              'serverURL must be an https URL (https://host[:port]): the kubeconfig authenticates with a client certificate over TLS',
+              { reason: 'FieldValueInvalid' },
+            ),
+          ],
+        },
       ),
       certificateTemplate: certificateTemplate('Customisations of the client certificate.'),
       authorization: object(

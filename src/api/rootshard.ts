@@ -20,6 +20,7 @@ import { array, boolean, extension, integer, object, string, type JSONSchemaProp
 import { commonShardProperties, logLevelRules, type CommonShardSpec } from './shard-common.js';
 import { statusSchema, WORKLOAD_PHASES, type CommonStatus, type WorkloadPhase } from './status.js';
 import { deploymentTemplate, serviceTemplate } from './templates.js';
+import { podDisruptionBudget, type PodDisruptionBudgetSpec } from './disruption.js';
 import type { DeploymentTemplate, ServiceTemplate } from './templates.js';
 import { DNS1123_SUBDOMAIN } from './formats.js';
 import { federationSchema, type RootShardFederation } from './federation.js';
@@ -61,6 +62,8 @@ export interface RootShardProxySpec {
   resources?: V1ResourceRequirements;
   serviceTemplate?: ServiceTemplate;
   deploymentTemplate?: DeploymentTemplate;
+  /** Ours: see {@link PodDisruptionBudgetSpec}. */
+  podDisruptionBudget?: PodDisruptionBudgetSpec;
   certificateTemplates?: CertificateTemplateMap;
   extraArgs?: string[];
   extraVolumes?: V1Volume[];
@@ -128,6 +131,7 @@ export function rootShardSpecSchema(): JSONSchemaProps {
           resources: resources('CPU and memory requests and limits of the proxy container.'),
           serviceTemplate: serviceTemplate('Customisations of the internal proxy\'s Service.'),
           deploymentTemplate: deploymentTemplate('Customisations of the internal proxy\'s Deployment.'),
+          podDisruptionBudget: podDisruptionBudget('internal proxy'),
           certificateTemplates: certificateTemplates('Customisations of the internal proxy\'s certificates.'),
           extraArgs: extraArgs('Extra command-line arguments for the proxy container, appended to the operator\'s.'),
           extraVolumes: extraVolumes('Extra volumes for the internal proxy Pod.'),

@@ -4,6 +4,7 @@ import type { V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernete
 import { auditSpec, authorizationSpec, authSpec } from './auth.js';
 import type { AuditSpec, AuthorizationSpec, AuthSpec } from './auth.js';
 import { certificateTemplates } from './certificates.js';
+import { podDisruptionBudget, type PodDisruptionBudgetSpec } from './disruption.js';
 import type { CertificateTemplateMap } from './certificates.js';
 import {
   clusterDomain,
@@ -40,6 +41,8 @@ export interface CommonShardSpec {
   certificateTemplates?: CertificateTemplateMap;
   serviceTemplate?: ServiceTemplate;
   deploymentTemplate?: DeploymentTemplate;
+  /** Ours: see {@link PodDisruptionBudgetSpec}. */
+  podDisruptionBudget?: PodDisruptionBudgetSpec;
   caBundleSecretRef?: LocalObjectReference;
   clientCABundleRef?: LocalObjectReference;
   extraArgs?: string[];
@@ -76,6 +79,7 @@ export function commonShardProperties(what: string) {
     certificateTemplates: certificateTemplates(`Customisations of the certificates issued for this ${what}.`),
     serviceTemplate: serviceTemplate(`Customisations of the ${what}'s Service.`),
     deploymentTemplate: deploymentTemplate(`Customisations of the ${what}'s Deployment.`),
+    podDisruptionBudget: podDisruptionBudget(what),
     caBundleSecretRef: localRef(
       'A Secret whose `tls.crt` holds the CA bundle that clients should use to verify this server, when its serving ' +
         'certificate does not chain to the installation\'s CA. It is written into the generated ' +

@@ -21,6 +21,7 @@ import type { API_GROUP_VERSION, VIRTUAL_WORKSPACE } from './names.js';
 import { array, extension, object, rule, string, type JSONSchemaProps } from './schema.js';
 import { statusSchema, WORKLOAD_PHASES, type CommonStatus, type WorkloadPhase } from './status.js';
 import { deploymentTemplate, serviceTemplate } from './templates.js';
+import { podDisruptionBudget, type PodDisruptionBudgetSpec } from './disruption.js';
 import type { DeploymentTemplate, ServiceTemplate } from './templates.js';
 
 export const DEFAULT_VIRTUAL_WORKSPACE_REPLICAS = 2;
@@ -47,6 +48,8 @@ export interface VirtualWorkspaceSpec {
   certificateTemplates?: CertificateTemplateMap;
   serviceTemplate?: ServiceTemplate;
   deploymentTemplate?: DeploymentTemplate;
+  /** Ours: see {@link PodDisruptionBudgetSpec}. */
+  podDisruptionBudget?: PodDisruptionBudgetSpec;
   caBundleSecretRef?: LocalObjectReference;
   clientCABundleRef?: LocalObjectReference;
   kubeconfigSecretRef?: LocalObjectReference;
@@ -153,6 +156,7 @@ export function virtualWorkspaceSpecSchema(): JSONSchemaProps {
       certificateTemplates: certificateTemplates('Customisations of the server\'s certificates (`server`, `client`).'),
       serviceTemplate: serviceTemplate('Customisations of the server\'s Service.'),
       deploymentTemplate: deploymentTemplate('Customisations of the server\'s Deployment.'),
+      podDisruptionBudget: podDisruptionBudget('virtual-workspace server'),
       caBundleSecretRef: localRef(
         'A Secret whose `tls.crt` holds a CA bundle for clients of this server (kcp-operator\'s field; not used to ' +
           'configure the server itself).',

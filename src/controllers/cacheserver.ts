@@ -24,7 +24,7 @@ import { CacheServers, controllerContext, secretData, type ControllerContext, ty
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 import { unsupportedCondition } from './unsupported.js';
-import { specOrDeletionChanged } from './watches.js';
+import { podDisruptionBudgetInformer, specOrDeletionChanged } from './watches.js';
 
 const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'CacheServer' };
 
@@ -83,6 +83,7 @@ export async function reconcileCacheServer(ctx: ControllerContext, req: Reconcil
         certs: certs.data,
         deployment: (hash) => cacheServerDeployment(model, hash),
         service: cacheServerService(model),
+        podDisruptionBudget: spec.podDisruptionBudget,
       });
       deployment = out.deployment;
       if (out.rejected) failure = pending = out.rejected;
@@ -131,7 +132,7 @@ function publishCA(
 export function setupCacheServerController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
   const c = new Controller('cacheserver', (req) => reconcileCacheServer(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
   c.watchFor(ctx.cacheServers, specOrDeletionChanged);
-  for (const inf of [ctx.secrets, ctx.deployments, ctx.services]) c.watchOwned(inf, API_VERSION_KIND);
+  for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
   // The built-in CA has no owner (it must outlive the CacheServer); it carries the label instead.
   c.watchMapped(ctx.secrets, (s) => {
     const cs = s.metadata.labels?.[LABEL_CACHE_SERVER];

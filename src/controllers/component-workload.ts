@@ -1,13 +1,15 @@
 // Applying what a kcp component (front-proxy, cache server) runs on: its rendered Secrets and
 // ConfigMaps, then the Deployment, whose pod template carries a hash of everything it mounts so a
-// renewal or a new mapping file rolls the Pods, then the Service. Nothing is written for objects
-// that are already as desired.
+// renewal or a new mapping file rolls the Pods, its PodDisruptionBudget, then the Service. Nothing
+// is written for objects that are already as desired.
+import type { PodDisruptionBudgetSpec } from '../api/disruption.js';
 import type { KubeObject } from '../kube/object.js';
 import { describeError, isInvalid } from '../kube/errors.js';
 import { ConfigMaps, Deployments, Secrets, Services, type ResourceType } from '../kube/resources.js';
 import type { TlsSecretData } from '../pki/bundle.js';
 import { mountsHash, type Mount } from '../resources/common/workload.js';
 import { secretData, type ControllerContext } from './context.js';
+import { reconcilePodDisruptionBudget } from './pdb.js';
 import { configMapInformer } from './watches.js';
 
 export interface ComponentObjects {
@@ -19,6 +21,8 @@ export interface ComponentObjects {
   certs: ReadonlyMap<string, TlsSecretData>;
   deployment: (mountsHash: string) => KubeObject;
   service: KubeObject;
+  /** spec.podDisruptionBudget (ours); unset still means the default budget above one replica. */
+  podDisruptionBudget?: PodDisruptionBudgetSpec;
 }
 
 export interface ComponentOutcome {
@@ -66,6 +70,7 @@ export async function applyComponent(ctx: ControllerContext, o: ComponentObjects
   for (const c of o.configMaps ?? []) await apply(ConfigMaps, c, configMaps.getByName(ns, c.metadata.name ?? ''));
   const desired = o.deployment(hash);
   const deployment = await apply(Deployments, desired, ctx.deployments.getByName(ns, desired.metadata.name ?? ''));
+  if (await reconcilePodDisruptionBudget(ctx, desired, o.podDisruptionBudget)) writes++;
   await apply(Services, o.service, ctx.services.getByName(ns, o.service.metadata.name ?? ''));
   return { deployment, writes, rejected };
 }

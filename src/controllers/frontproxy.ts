@@ -23,7 +23,7 @@ import { shardsOf } from './rootshard.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 import { unsupportedCondition } from './unsupported.js';
-import { configMapInformer, frontProxyInformer, specOrDeletionChanged, virtualWorkspaceInformer, watchMappedWhen } from './watches.js';
+import { configMapInformer, frontProxyInformer, podDisruptionBudgetInformer, specOrDeletionChanged, virtualWorkspaceInformer, watchMappedWhen } from './watches.js';
 import { virtualWorkspaceServiceURL } from '../resources/virtualworkspace/model.js';
 import type { VirtualWorkspaceSpec } from '../api/virtualworkspace.js';
 
@@ -159,6 +159,7 @@ export async function applyFrontProxyWorkload(
     certs,
     deployment: (hash) => frontProxyDeployment(m, hash),
     service: frontProxyService(m),
+    podDisruptionBudget: m.spec.podDisruptionBudget,
   });
   return out.rejected ? { missing: out.rejected } : { deployment: out.deployment };
 }
@@ -167,7 +168,7 @@ export function setupFrontProxyController(manager: Manager, settings: OperatorSe
   const c = new Controller('frontproxy', (req) => reconcileFrontProxy(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
   const frontProxies = frontProxyInformer(ctx);
   c.watchFor(frontProxies, specOrDeletionChanged);
-  for (const inf of [ctx.secrets, ctx.deployments, ctx.services, configMapInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
+  for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx), configMapInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
   const rootOf = (o: KubeObject) => (o.spec as FrontProxySpec | ShardSpec | undefined)?.rootShard?.ref?.name;
   frontProxies.addIndex('rootShard', (o) => (rootOf(o) ? [`${o.metadata.namespace}/${rootOf(o)}`] : []));
   frontProxies.addIndex('secretRefs', (o) => secretRefsOf(o));

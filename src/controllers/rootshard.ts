@@ -14,7 +14,7 @@ import { ensureCertManagerCertificate } from './cert-manager.js';
 import { controllerContext, RootShards, type ControllerContext, type OperatorSettings } from './context.js';
 import { certificateTemplatesFor } from './templates.js';
 import { federatedShardsOf, reconcileRootFederation } from './federation-root.js';
-import { configMapInformer } from './watches.js';
+import { configMapInformer, podDisruptionBudgetInformer } from './watches.js';
 import { watchKcpVirtualWorkspaces } from './virtualworkspace.js';
 import { REQUEST_KEY } from '../federation/protocol.js';
 import { applyShardWorkload } from './shard-workload.js';
@@ -121,7 +121,7 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
 export function setupRootShardController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
   const c = new Controller('rootshard', (req) => reconcileRootShard(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
   c.watchFor(ctx.rootShards, generationChanged);
-  for (const inf of [ctx.secrets, ctx.deployments, ctx.services]) c.watchOwned(inf, API_VERSION_KIND);
+  for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
   // CA Secrets have no owner (they must outlive it); they carry the rootshard label instead.
   c.watchMapped(ctx.secrets, (s) => {
     const rs = s.metadata.labels?.[LABEL_ROOTSHARD];

@@ -1,6 +1,6 @@
 // Rendering and applying what a kcp shard runs on, for RootShard and Shard alike: merged CA
 // bundles, kubeconfig Secrets, the Deployment (whose pod template carries a hash of every mounted
-// Secret, so a renewal rolls the Pods) and the Service.
+// Secret, so a renewal rolls the Pods), its PodDisruptionBudget and the Service.
 import type { KubeObject } from '../kube/object.js';
 import { Deployments, Secrets, Services } from '../kube/resources.js';
 import type { TlsSecretData } from '../pki/bundle.js';
@@ -10,6 +10,7 @@ import { shardDeployment, shardMounts, shardService } from '../resources/shard/d
 import { shardSecrets, type BundleInputs } from '../resources/shard/secrets.js';
 import { secretData, type ControllerContext } from './context.js';
 import { shardVirtualWorkspace } from './virtualworkspace.js';
+import { reconcilePodDisruptionBudget } from './pdb.js';
 
 export interface WorkloadOutcome {
   /** A referenced object that must exist first; nothing was applied. */
@@ -74,8 +75,10 @@ export async function applyShardWorkload(
     if ((await ctx.applier.apply(Secrets, s, ctx.secrets.getByName(ns, s.metadata.name ?? ''))).changed) writes++;
   }
   const name = deploymentName(m.kind, m.name);
-  const dep = await ctx.applier.apply(Deployments, shardDeployment(m, hash), ctx.deployments.getByName(ns, name));
+  const desired = shardDeployment(m, hash);
+  const dep = await ctx.applier.apply(Deployments, desired, ctx.deployments.getByName(ns, name));
   if (dep.changed) writes++;
+  if (await reconcilePodDisruptionBudget(ctx, desired, m.spec.podDisruptionBudget)) writes++;
   if ((await ctx.applier.apply(Services, shardService(m), ctx.services.getByName(ns, name))).changed) writes++;
   return { deployment: dep.object, writes };
 }

@@ -20,7 +20,7 @@ import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 import { reconcileFederatedShard } from './federation-shard.js';
-import { configMapInformer } from './watches.js';
+import { configMapInformer, podDisruptionBudgetInformer } from './watches.js';
 import { watchKcpVirtualWorkspaces } from './virtualworkspace.js';
 import { responseConfigMapName } from '../federation/protocol.js';
 
@@ -112,7 +112,7 @@ export function setupShardController(manager: Manager, settings: OperatorSetting
   const rootOf = (s: KubeObject) => (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
   // Finalizer edits and deletion change metadata only; those must still wake the controller.
   c.watchFor(ctx.shards, (o, n) => generationChanged(o, n) || !!n.metadata.deletionTimestamp);
-  for (const inf of [ctx.secrets, ctx.deployments, ctx.services]) c.watchOwned(inf, API_VERSION_KIND);
+  for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
   ctx.shards.addIndex('rootShard', (s) => (rootOf(s) ? [`${s.metadata.namespace}/${rootOf(s)}`] : []));
   const shardsOfRoot = (ns: string | undefined, rs: string) => ctx.shards.byIndex('rootShard', `${ns}/${rs}`).map(objectKey);
   c.watchMapped(ctx.rootShards, (rs) => shardsOfRoot(rs.metadata.namespace, rs.metadata.name ?? ''));

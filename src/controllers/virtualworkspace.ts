@@ -171,6 +171,7 @@ async function applyVirtualWorkspaceWorkload(
     certs,
     deployment: (hash) => virtualWorkspaceDeployment(m, hash),
     service: virtualWorkspaceService(m),
+    podDisruptionBudget: m.spec.podDisruptionBudget,
   });
   return out.rejected ? { problem: out.rejected } : { deployment: out.deployment };
 }

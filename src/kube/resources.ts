@@ -33,6 +33,13 @@ export const Deployments: ResourceType = {
   plural: 'deployments',
   namespaced: true,
 };
+export const PodDisruptionBudgets: ResourceType = {
+  group: 'policy',
+  version: 'v1',
+  kind: 'PodDisruptionBudget',
+  plural: 'poddisruptionbudgets',
+  namespaced: true,
+};
 export const Leases: ResourceType = {
   group: 'coordination.k8s.io',
   version: 'v1',

@@ -161,6 +161,13 @@ const CASES: Case[] = [
   { kind: 'VirtualWorkspace', name: 'external is missing', invalid: { external: undefined }, valid: {}, field: 'spec.external', message: 'Required value' },
   { kind: 'VirtualWorkspace', name: 'external.port out of range', invalid: { external: { port: 70000 } }, valid: { external: { port: 443 } }, field: 'spec.external.port', message: 'less than or equal to 65535' },
   { kind: 'VirtualWorkspace', name: 'init container without a name', invalid: { initContainers: [{ command: ['/init'] }] }, valid: { initContainers: [{ name: 'init', command: ['/init'] }] }, field: 'spec.initContainers', message: 'omits all key fields ["name"]' },
+  // podDisruptionBudget and serverURL (ours)
+  { kind: 'FrontProxy', name: 'podDisruptionBudget with minAvailable and maxUnavailable', invalid: { podDisruptionBudget: { minAvailable: 1, maxUnavailable: 1 } }, valid: { podDisruptionBudget: { minAvailable: 1 } }, field: 'spec.podDisruptionBudget.minAvailable', message: 'podDisruptionBudget.minAvailable and podDisruptionBudget.maxUnavailable cannot both be set' },
+  { kind: 'Shard', name: 'podDisruptionBudget with both, as percentages', invalid: { podDisruptionBudget: { minAvailable: '50%', maxUnavailable: '50%' } }, valid: { podDisruptionBudget: { maxUnavailable: '50%' } }, field: 'spec.podDisruptionBudget.minAvailable', message: 'cannot both be set' },
+  { kind: 'RootShard', name: 'podDisruptionBudget percentage above 100%', invalid: { podDisruptionBudget: { maxUnavailable: '150%' } }, valid: { podDisruptionBudget: { maxUnavailable: '100%' } }, field: 'spec.podDisruptionBudget.maxUnavailable', message: 'a number of Pods (0 or more) or a percentage from 0% to 100%' },
+  { kind: 'CacheServer', name: 'podDisruptionBudget negative', invalid: { podDisruptionBudget: { minAvailable: -1 } }, valid: { podDisruptionBudget: { minAvailable: 0 } }, field: 'spec.podDisruptionBudget.minAvailable', message: 'a number of Pods (0 or more)' },
+  { kind: 'Kubeconfig', name: 'serverURL is http', invalid: { serverURL: 'http://kcp.example.com' }, valid: { serverURL: 'https://kcp.example.com' }, field: 'spec.serverURL', message: 'serverURL must be an https URL' },
+  { kind: 'Kubeconfig', name: 'serverURL has a path', invalid: { serverURL: 'https://kcp.example.com/clusters/root' }, valid: { serverURL: 'https://kcp.example.com:443/' }, field: 'spec.serverURL', message: 'should match' },
 ];
 
 type Result = KubectlResult;

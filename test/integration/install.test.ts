@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RootShards, Shards } from '../../src/controllers/context.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
-import { Deployments, Namespaces, Secrets, type ResourceType } from '../../src/kube/resources.js';
+import { Deployments, Namespaces, PodDisruptionBudgets, Secrets, type ResourceType } from '../../src/kube/resources.js';
 import { binaryPath, repoRoot } from '../../local/binaries.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { spawnEntry, type Entry } from '../../local/entry.js';
@@ -109,6 +109,9 @@ describe('install (deploy/)', () => {
       await eventually('converged', async () => {
         await admin.get(Deployments, 'topo', 'root-kcp');
         await admin.get(Deployments, 'topo', 's1-shard-kcp');
+        // Two replicas each (the schema default): each gets its PodDisruptionBudget.
+        await admin.get(PodDisruptionBudgets, 'topo', 'root-kcp');
+        await admin.get(PodDisruptionBudgets, 'topo', 's1-shard-kcp');
         const rs = await admin.get(RootShards, 'topo', 'root');
         return (rs.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions?.some((c) => c.type === 'CertificatesReady' && c.status === 'True');
       }, 60_000);
@@ -129,6 +132,11 @@ describe('install (deploy/)', () => {
       name: 'deployments create: no workload',
       role: 'cluster', group: 'apps', resource: 'deployments', verb: 'create',
       broken: async (ns) => (await admin.list(Deployments, { namespace: ns })).items.length === 0,
+    },
+    {
+      name: 'poddisruptionbudgets create: no budget',
+      role: 'cluster', group: 'policy', resource: 'poddisruptionbudgets', verb: 'create',
+      broken: async (ns) => (await admin.list(Deployments, { namespace: ns })).items.length > 0 && (await admin.list(PodDisruptionBudgets, { namespace: ns })).items.length === 0,
     },
     {
       name: 'rootshards/status patch: no status',

@@ -1,5 +1,6 @@
 // Kubeconfig controller against the real API server: renewal shortly before expiry, owned Secrets
-// that go with the Kubeconfig, a reference that does not resolve, and ClusterRoleBindings in a kcp
+// that go with the Kubeconfig, a reference that does not resolve, spec.serverURL followed by the
+// Secret, and ClusterRoleBindings in a kcp
 // that cannot be reached (condition, backoff, zero writes while retrying, a finalizer that lets go
 // within the bounded wait). Nothing here runs kcp. This control plane runs no kube-controller-manager,
 // so where garbage collection matters the test plays the garbage collector and says so.
@@ -151,6 +152,32 @@ describe('Kubeconfig', () => {
     });
     expect(status(fixed).targetName).toBe('RootShard/shard-sample');
     expect(condition(fixed, 'Stalled')?.status).toBe('False');
+  });
+
+  it('follows spec.serverURL (an Ingress or load balancer in front), and goes back to the target\'s address without it', async () => {
+    const servers = (s: KubeObject) => {
+      const kc = new KubeConfig();
+      kc.loadFromString(Buffer.from((s.data as Record<string, string>).kubeconfig ?? '', 'base64').toString());
+      return { base: kc.getCluster('base')?.server, default: kc.getCluster('default')?.server, ca: kc.getCluster('base')?.caData, user: kc.getCurrentUser()?.certData };
+    };
+    await client.create(Kubeconfigs, kubeconfig(ns, 'ingress', {}));
+    const first = await eventually('Secret', async () => {
+      const s = await client.get(Secrets, ns, 'ingress-kubeconfig');
+      return servers(s).base ? servers(s) : undefined;
+    }, 30_000);
+    expect(first.base).toBe('https://root.shard.example.operator.kcp.io:6443');
+    await client.patch(Kubeconfigs, ns, 'ingress', { spec: { serverURL: 'https://kcp.example.com' } }, 'merge');
+    const moved = await eventually('server moved', async () => {
+      const x = servers(await client.get(Secrets, ns, 'ingress-kubeconfig'));
+      return x.base === 'https://kcp.example.com' ? x : undefined;
+    });
+    expect(moved.default).toBe('https://kcp.example.com/clusters/root');
+    // Only the address changed: the same CA and the same client certificate.
+    expect(moved.ca).toBe(first.ca);
+    expect(moved.user).toBe(first.user);
+    await client.patch(Kubeconfigs, ns, 'ingress', { spec: { serverURL: null } }, 'merge');
+    await eventually('server back', async () => servers(await client.get(Secrets, ns, 'ingress-kubeconfig')).base === first.base);
+    await client.delete(Kubeconfigs, ns, 'ingress');
   });
 
   describe('authorization while kcp cannot be reached', () => {

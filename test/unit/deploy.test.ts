@@ -26,11 +26,11 @@ describe('deploy/', () => {
     expect(triples(reader.rules).filter((t) => /\/(create|update|delete|patch)$/.test(t) && !t.startsWith('events'))).toEqual([]);
   });
 
-  it('lets the operator delete only ConfigMaps and Secrets (federation documents and keys), nothing else', () => {
+  it('lets the operator delete only ConfigMaps and Secrets (federation documents and keys) and its PodDisruptionBudgets, nothing else', () => {
     const role = docs('deploy/base/rbac/operator.yaml').find((d) => d.kind === 'ClusterRole') as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
     const deletes = role.rules.filter((r) => r.verbs.includes('delete') || r.verbs.includes('deletecollection'));
-    expect(deletes.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}`))).sort()).toEqual(['/configmaps', '/secrets']);
-    expect(deletes.flatMap((r) => r.verbs)).toEqual(['delete']);
+    expect(deletes.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}`))).sort()).toEqual(['/configmaps', '/secrets', 'policy/poddisruptionbudgets']);
+    expect([...new Set(deletes.flatMap((r) => r.verbs))]).toEqual(['delete']);
     expect(role.rules.flatMap((r) => r.verbs)).not.toContain('*');
   });
 

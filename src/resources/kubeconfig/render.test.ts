@@ -21,7 +21,7 @@ import { issueAll } from '../../pki/issue.js';
 import { binaryPath } from '../../../local/binaries.js';
 import { parseGoDuration } from '../common/duration.js';
 import { desiredBindings } from './rbac.js';
-import { authorizationWorkspace, kubeconfigSecret, type KubeconfigModel, type KubeconfigTarget } from './render.js';
+import { authorizationWorkspace, kubeconfigSecret, kubeconfigText, type KubeconfigModel, type KubeconfigTarget } from './render.js';
 
 const fixtures = path.resolve(import.meta.dirname, '../../../../shared/fixtures/kcp-operator-samples');
 const load = (f: string) => parse(readFileSync(path.join(fixtures, f), 'utf8')) as KubeObject;
@@ -148,6 +148,55 @@ describe('Kubeconfig Secret (samples)', () => {
     const kc = new KubeConfig();
     kc.loadFromString(text);
     expect(kc.getCluster('default')?.server).toBe('https://example.operator.kcp.io:6443/clusters/root:org:team');
+  });
+});
+
+describe('Kubeconfig server URL (kcp-operator issue #124)', () => {
+  const spec = load('operator.kcp.io_v1alpha1_kubeconfig.yaml').spec as KubeconfigSpec;
+  const servers = (target: KubeconfigTarget, extra: Partial<KubeconfigSpec> = {}) => {
+    const model: KubeconfigModel = { owner: { metadata: { name: 'k', uid: 'u' } }, name: 'k', namespace: 'kcp', spec: { ...spec, ...extra }, target };
+    const kc = new KubeConfig();
+    kc.loadFromString(kubeconfigText(model, { caPem: 'CA', certificatePem: 'c', privateKeyPem: 'k' }));
+    return { base: kc.getCluster('base')?.server, default: kc.getCluster('default')?.server, ca: kc.getCluster('base')?.caData };
+  };
+  const root443 = { ...rootSpec, external: { hostname: 'kcp.example.com', port: 443 } };
+  const fp = (frontProxy: Partial<FrontProxySpec>, rootShard: RootShardSpec = rootSpec): KubeconfigTarget => ({
+    kind: 'FrontProxy',
+    name: 'fp',
+    frontProxy: { rootShard: { ref: { name: 'shard-sample' } }, ...frontProxy },
+    rootShardName: 'shard-sample',
+    rootShard,
+  });
+
+  it('FrontProxy target: its own external.hostname and external.port, exactly, whatever the RootShard says', () => {
+    expect(servers(fp({ external: { hostname: 'fp.example.com', port: 443 } })).base).toBe('https://fp.example.com:443');
+    expect(servers(fp({ external: { hostname: 'fp.example.com', port: 8443 } }, root443)).base).toBe('https://fp.example.com:8443');
+  });
+
+  it('FrontProxy target without an address of its own: the RootShard\'s external.hostname and external.port, exactly', () => {
+    expect(servers(fp({})).base).toBe('https://example.operator.kcp.io:6443');
+    expect(servers(fp({}, root443))).toMatchObject({ base: 'https://kcp.example.com:443', default: 'https://kcp.example.com:443/clusters/root' });
+  });
+
+  it('FrontProxy target with the deprecated externalHostname: that host on the Service port (documented difference)', () => {
+    expect(servers(fp({ externalHostname: 'old.example.com' }, root443)).base).toBe('https://old.example.com:443');
+  });
+
+  it('RootShard and Shard targets: the shard\'s base URL, as kcp-operator (a direct connection, not through the front door)', () => {
+    expect(servers(targets['operator.kcp.io_v1alpha1_kubeconfig_rootshard.yaml']!).base).toBe('https://root.shard.example.operator.kcp.io:6443');
+    expect(servers(targets['operator.kcp.io_v1alpha1_kubeconfig_shard.yaml']!).base).toBe('https://secondary-shard-shard-kcp.kcp.svc.cluster.local:6443');
+  });
+
+  it('spec.serverURL (ours) replaces the server of every target; the workspace path and the CA stay', () => {
+    for (const target of [fp({ external: { hostname: 'fp.example.com', port: 6443 } }), ...Object.values(targets)]) {
+      expect(servers(target, { serverURL: 'https://kcp.example.com', targetWorkspace: 'root:team' })).toEqual({
+        base: 'https://kcp.example.com',
+        default: 'https://kcp.example.com/clusters/root:team',
+        ca: Buffer.from('CA').toString('base64'),
+      });
+    }
+    // A trailing slash would give `//clusters`.
+    expect(servers(fp({}), { serverURL: 'https://kcp.example.com:443/' })).toMatchObject({ base: 'https://kcp.example.com:443', default: 'https://kcp.example.com:443/clusters/root' });
   });
 });
 

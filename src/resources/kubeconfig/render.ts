@@ -62,8 +62,16 @@ export interface KubeconfigCredentials {
   privateKeyPem: string;
 }
 
+/**
+ * The `server` of the kubeconfig's `base` cluster: spec.serverURL when set (an Ingress or load
+ * balancer in front, ours), else the target's own address.
+ */
+export function kubeconfigServer(m: Pick<KubeconfigModel, 'spec' | 'target' | 'namespace'>): string {
+  return m.spec.serverURL ? m.spec.serverURL.replace(/\/+$/, '') : targetBaseURL(m.target, m.namespace);
+}
+
 export function kubeconfigText(m: KubeconfigModel, c: KubeconfigCredentials): string {
-  const base = targetBaseURL(m.target, m.namespace);
+  const base = kubeconfigServer(m);
   const user = m.spec.username;
   const contexts: KubeconfigContext[] = [
     { name: 'default', cluster: 'default', user },

@@ -37,6 +37,7 @@ export function rootShardProxyModel(rs: RootShardProxyInput): FrontProxyModel {
       resources: p.resources,
       serviceTemplate: p.serviceTemplate,
       deploymentTemplate: p.deploymentTemplate,
+      podDisruptionBudget: p.podDisruptionBudget,
       certificateTemplates: p.certificateTemplates,
       extraArgs: p.extraArgs,
       extraVolumes: p.extraVolumes,
