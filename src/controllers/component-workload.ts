@@ -6,6 +6,7 @@ import type { KubeObject } from '../kube/object.js';
 import { describeError, isInvalid } from '../kube/errors.js';
 import { ConfigMaps, Deployments, Secrets, Services, type ResourceType } from '../kube/resources.js';
 import type { TlsSecretData } from '../pki/bundle.js';
+import { keepLiveSelector } from '../resources/common/labels.js';
 import { mountsHash, type Mount } from '../resources/common/workload.js';
 import { secretData, type ControllerContext } from './context.js';
 import { configMapInformer } from './watches.js';
@@ -65,7 +66,8 @@ export async function applyComponent(ctx: ControllerContext, o: ComponentObjects
   for (const s of o.secrets) await apply(Secrets, s, ctx.secrets.getByName(ns, s.metadata.name ?? ''));
   for (const c of o.configMaps ?? []) await apply(ConfigMaps, c, configMaps.getByName(ns, c.metadata.name ?? ''));
   const desired = o.deployment(hash);
-  const deployment = await apply(Deployments, desired, ctx.deployments.getByName(ns, desired.metadata.name ?? ''));
+  const live = ctx.deployments.getByName(ns, desired.metadata.name ?? '');
+  const deployment = await apply(Deployments, keepLiveSelector(desired, live), live);
   await apply(Services, o.service, ctx.services.getByName(ns, o.service.metadata.name ?? ''));
   return { deployment, writes, rejected };
 }
