@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrontProxies, Kubeconfigs, RootShards, Shards } from '../../src/controllers/context.js';
+import { APPLIED_HASH_ANNOTATION } from '../../src/kube/apply.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, CustomResourceDefinitions, Deployments, Events, Namespaces, Secrets, Services, type ResourceType } from '../../src/kube/resources.js';
@@ -47,6 +48,8 @@ const pem = (s: KubeObject, key: string) => Buffer.from((s.data as Record<string
 const fingerprint = (s: KubeObject) => new X509Certificate(pem(s, 'tls.crt')).fingerprint256;
 const keyHash = (s: KubeObject) => createHash('sha256').update(pem(s, 'tls.key')).digest('hex');
 const selector = (o: KubeObject) => (o.spec as { selector?: unknown }).selector;
+/** Applied by this operator: its apply stamps the desired state's hash. */
+const appliedByUs = (o: KubeObject) => o.metadata.annotations?.[APPLIED_HASH_ANNOTATION] !== undefined;
 
 /** cert-manager's CRDs as far as the API server needs them to store the fixture: no schema. */
 function certManagerCrd(kind: string, plural: string): KubeObject {
@@ -157,7 +160,7 @@ describe('migration from kcp-operator v0.9.0', () => {
       for (const name of ['root-kcp', 'second-shard-kcp', 'fp-front-proxy']) {
         const now = await eventually(`${kind} ${name} applied by this operator`, async () => {
           const o = await get(kind, name);
-          return o.metadata.managedFields?.some((f) => f.manager === 'kcp-operator-ts') ? o : undefined;
+          return appliedByUs(o) ? o : undefined;
         }, 60_000);
         const was = before.get(`${kind}/${name}`) as KubeObject;
         expect(now.metadata.uid, `${kind} ${name} not deleted`).toBe(was.metadata.uid);
@@ -169,13 +172,16 @@ describe('migration from kcp-operator v0.9.0', () => {
   it('leaves nothing half-owned: no kcp-operator controller references, fields or finalizers', async () => {
     const fp = await eventually('fp-front-proxy taken over', async () => {
       const o = await get('Deployment', 'fp-front-proxy');
-      return o.metadata.managedFields?.some((f) => f.manager === 'kcp-operator-ts') ? o : undefined;
+      return appliedByUs(o) ? o : undefined;
     }, 60_000);
     // kcp-operator's controller was its internal CompiledFrontProxy: now it is the FrontProxy.
     expect(fp.metadata.ownerReferences?.filter((r) => r.controller).map((r) => `${r.kind}/${r.name}`)).toEqual(['FrontProxy/fp']);
     for (const kind of ['Deployment', 'Service']) {
       for (const name of ['root-kcp', 'second-shard-kcp', 'fp-front-proxy']) {
-        const o = await get(kind, name);
+        const o = await eventually(`${kind} ${name} applied`, async () => {
+          const x = await get(kind, name);
+          return appliedByUs(x) ? x : undefined;
+        }, 60_000);
         // Every field is ours (or the API server's): kcp-operator's manager is gone...
         expect(o.metadata.managedFields?.map((f) => f.manager).filter((m) => m === KCP_OPERATOR_MANAGER), `${kind} ${name}`).toEqual([]);
         if (kind === 'Deployment') {
@@ -259,7 +265,7 @@ describe('upgrading from an earlier version of this operator', () => {
       });
       const dep = await eventually('Deployment applied by the operator', async () => {
         const o = await client.get(Deployments, ns, 'rs-kcp');
-        return o.metadata.managedFields?.some((f) => f.manager === 'kcp-operator-ts') ? o : undefined;
+        return appliedByUs(o) ? o : undefined;
       }, 60_000);
       expect(dep.metadata.uid).toBe(old.metadata.uid);
       expect(selector(dep)).toEqual({ matchLabels: threeLabels });
