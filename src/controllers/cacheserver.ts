@@ -17,7 +17,7 @@ import {
   publishedCASecret,
 } from '../resources/cacheserver/render.js';
 import { reconcileCertificates } from './certificates.js';
-import { ensureCertManagerCertificate } from './cert-manager.js';
+import { ensureCertManagerCertificate, certManagerConflictCondition, watchCertManagerConflicts } from './cert-manager.js';
 import { applyComponent } from './component-workload.js';
 import { certificatesCondition, unsupportedTemplates } from './component-status.js';
 import { CacheServers, controllerContext, secretData, type ControllerContext, type OperatorSettings } from './context.js';
@@ -51,6 +51,7 @@ export async function reconcileCacheServer(ctx: ControllerContext, req: Reconcil
     templates: certificateTemplatesFor(spec.certificateTemplates),
   });
   const certs = await reconcileCertificates(ctx, cs, plans, 'cache-server');
+  const certManagerConflicts = certManagerConflictCondition(ctx, cs, plans);
   for (const n of certs.renewed) void ctx.events.record(cs, 'Normal', 'CertificateRenewed', `renewed ${n}`);
   if (certs.issued.includes(names.caSource)) void ctx.events.record(cs, 'Normal', 'CAIssued', `issued the CA of cache server ${name}`);
   const rootPlan = plans[0];
@@ -61,7 +62,7 @@ export async function reconcileCacheServer(ctx: ControllerContext, req: Reconcil
   const caProblem = certs.blocked.find((b) => !b.external && b.reason.startsWith('CA'));
   if (caProblem && !failure) failure = { reason: caProblem.reason, message: caProblem.message };
   if (failure) void ctx.events.record(cs, 'Warning', failure.reason, failure.message);
-  const conditions: ConditionInput[] = [certificatesCondition(certs, plans.length, gen, failure)];
+  const conditions: ConditionInput[] = [certificatesCondition(certs, plans.length, gen, failure), ...certManagerConflicts];
 
   const model: CacheServerModel = { owner: { ...API_VERSION_KIND, ...cs }, name, namespace: ns, spec };
   let pending: Problem | undefined = certs.ready ? undefined : { reason: 'CertificatesPending', message: 'certificates are being issued' };
@@ -132,6 +133,7 @@ function publishCA(
 export function setupCacheServerController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
   const c = new Controller('cacheserver', (req) => reconcileCacheServer(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
   c.watchFor(ctx.cacheServers, specOrDeletionChanged);
+  watchCertManagerConflicts(c, ctx, ctx.cacheServers);
   for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
   // The built-in CA has no owner (it must outlive the CacheServer); it carries the label instead.
   c.watchMapped(ctx.secrets, (s) => {

@@ -7,6 +7,7 @@ import type { KubeObject } from '../kube/object.js';
 import { describeError, isInvalid } from '../kube/errors.js';
 import { ConfigMaps, Deployments, Secrets, Services, type ResourceType } from '../kube/resources.js';
 import type { TlsSecretData } from '../pki/bundle.js';
+import { keepLiveSelector } from '../resources/common/labels.js';
 import { mountsHash, type Mount } from '../resources/common/workload.js';
 import { secretData, type ControllerContext } from './context.js';
 import { reconcilePodDisruptionBudget } from './pdb.js';
@@ -69,8 +70,11 @@ export async function applyComponent(ctx: ControllerContext, o: ComponentObjects
   for (const s of o.secrets) await apply(Secrets, s, ctx.secrets.getByName(ns, s.metadata.name ?? ''));
   for (const c of o.configMaps ?? []) await apply(ConfigMaps, c, configMaps.getByName(ns, c.metadata.name ?? ''));
   const desired = o.deployment(hash);
-  const deployment = await apply(Deployments, desired, ctx.deployments.getByName(ns, desired.metadata.name ?? ''));
-  if (await reconcilePodDisruptionBudget(ctx, desired, o.podDisruptionBudget)) writes++;
+  const live = ctx.deployments.getByName(ns, desired.metadata.name ?? '');
+  // The budget selects what the Deployment really selects (a kept selector included).
+  const kept = keepLiveSelector(desired, live);
+  const deployment = await apply(Deployments, kept, live);
+  if (await reconcilePodDisruptionBudget(ctx, kept, o.podDisruptionBudget)) writes++;
   await apply(Services, o.service, ctx.services.getByName(ns, o.service.metadata.name ?? ''));
   return { deployment, writes, rejected };
 }

@@ -8,6 +8,7 @@ import type { Manager } from '../kube/manager.js';
 import type { KubeObject } from '../kube/object.js';
 import { ConfigMaps, Deployments, Secrets, Services, type ResourceType } from '../kube/resources.js';
 import { ORIGIN_CLUSTER_LABEL } from '../../sync/keys.js';
+import { CertManagerWatch } from './cert-manager.js';
 
 export const FIELD_MANAGER = 'kcp-operator-ts';
 
@@ -42,6 +43,8 @@ export interface ControllerContext {
   services: Informer<KubeObject>;
   /** Replicas the sync sidecar made here (join info, join requests, join responses). */
   replicas: Informer<KubeObject>;
+  /** cert-manager Certificates, once cert-manager's API exists (kcp-operator's leftovers). */
+  certManager: CertManagerWatch;
 }
 
 export function controllerContext(manager: Manager, settings: OperatorSettings): ControllerContext {
@@ -49,7 +52,7 @@ export function controllerContext(manager: Manager, settings: OperatorSettings):
   const ctx: ControllerContext = {
     manager,
     settings,
-    applier: new Applier(manager.client, FIELD_MANAGER),
+    applier: new Applier(manager.client, FIELD_MANAGER, { takeOverFrom: isKcpOperatorRef, absorbManagers: (m) => KCP_OPERATOR_FIELD_MANAGERS.includes(m) }),
     events: new EventRecorder(manager.client, FIELD_MANAGER, process.env.POD_NAME ?? 'local', { logger: manager.log }),
     rootShards: manager.informer(RootShards, scope),
     shards: manager.informer(Shards, scope),
@@ -61,7 +64,9 @@ export function controllerContext(manager: Manager, settings: OperatorSettings):
     services: manager.informer(Services, { ...scope, labelSelector: 'app.kubernetes.io/managed-by=kcp-operator' }),
     // Only the sidecar's replicas (label-selected), never every ConfigMap.
     replicas: manager.informer(ConfigMaps, { ...scope, labelSelector: ORIGIN_CLUSTER_LABEL }),
+    certManager: new CertManagerWatch(manager.client, settings.namespace, manager.log),
   };
+  manager.onStop(() => ctx.certManager.stop());
   // Our own writes reach the caches at once, so a reconcile right after a write does not repeat it.
   const pairs: Array<[ResourceType, Informer<KubeObject>]> = [
     [RootShards, ctx.rootShards],
@@ -73,6 +78,22 @@ export function controllerContext(manager: Manager, settings: OperatorSettings):
   ];
   for (const [r, inf] of pairs) ctx.applier.observeWrites(r, inf);
   return ctx;
+}
+
+/**
+ * The field managers kcp-operator writes as: v0.9.0's image runs /manager, and the API server
+ * names an update's manager after the client's binary; `kcp-operator` when run from a build.
+ * Their fields on an object we render become ours the first time we apply it, so what we do
+ * not render (kcp-operator's volumes, its revision labels) goes instead of staying half-owned.
+ */
+export const KCP_OPERATOR_FIELD_MANAGERS: readonly string[] = ['manager', 'kcp-operator'];
+
+/**
+ * A controller reference kcp-operator wrote (to its CRs, or to its internal deploy.operator.kcp.io
+ * Compiled* objects): after a migration, the objects it owned are ours to render.
+ */
+export function isKcpOperatorRef(ref: { apiVersion: string }): boolean {
+  return /^(deploy\.)?operator\.kcp\.io\//.test(ref.apiVersion);
 }
 
 /** Decoded `data` of a cached Secret (base64 → UTF-8). */

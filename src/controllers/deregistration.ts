@@ -6,10 +6,12 @@ import { describeError, isNotFound } from '../kube/errors.js';
 import type { KubeObject } from '../kube/object.js';
 import type { ResourceType } from '../kube/resources.js';
 import type { ControllerContext } from './context.js';
-import { ensureFinalizer } from './finalizer.js';
+import { dropFinalizer, ensureFinalizer } from './finalizer.js';
 import { operatorKcpClient } from './kcp-client.js';
 
 export const SHARD_FINALIZER = 'operator.kcp.io/shard-deregistration';
+/** kcp-operator's finalizer for the same job; a Shard it managed still carries it. */
+export const KCP_OPERATOR_SHARD_FINALIZER = 'operator.kcp.io/cleanup-shard';
 
 export type DeregistrationResult = { done: true; how: 'deregistered' | 'not-registered' | 'gave-up'; detail?: string } | { done: false; detail: string };
 
@@ -43,7 +45,13 @@ export async function deregisterShard(
   }
 }
 
-/** Adds or removes the Shard's deregistration finalizer. */
+/**
+ * Adds or removes the Shard's deregistration finalizer. kcp-operator's goes either way: ours does
+ * its job, and with kcp-operator gone nobody else would ever remove it.
+ */
 export async function setFinalizer(ctx: ControllerContext, r: ResourceType, obj: KubeObject, present: boolean): Promise<void> {
   await ensureFinalizer(ctx, r, obj, SHARD_FINALIZER, present);
+  if (obj.metadata.finalizers?.includes(KCP_OPERATOR_SHARD_FINALIZER)) {
+    await dropFinalizer(ctx, r, (await ctx.manager.client.get(r, obj.metadata.namespace, obj.metadata.name ?? '')), KCP_OPERATOR_SHARD_FINALIZER);
+  }
 }

@@ -1,6 +1,7 @@
 // FrontProxy: a kcp-front-proxy for users. Certificates signed by its RootShard's CAs, the merged
 // client CA and backend CA bundle, the path-mapping ConfigMap, the dynamic kubeconfig, Deployment
 // and Service, and a status with the RootShard reference, CertificatesReady and Available.
+import { certManagerConflictCondition, watchCertManagerConflicts } from './cert-manager.js';
 import type { FrontProxySpec } from '../api/frontproxy.js';
 import type { RootShardSpec } from '../api/rootshard.js';
 import type { ShardSpec } from '../api/shard.js';
@@ -66,6 +67,7 @@ export async function reconcileFrontProxy(ctx: ControllerContext, req: Reconcile
   const certs = await reconcileCertificates(ctx, fp, plans, 'front-proxy');
   for (const name of certs.renewed) void ctx.events.record(fp, 'Normal', 'CertificateRenewed', `renewed ${name}`);
   conditions.push(certificatesCondition(certs, plans.length, gen));
+  conditions.push(...certManagerConflictCondition(ctx, fp, plans));
 
   // kcp-front-proxy validates ServiceAccount tokens itself, so it needs every shard's key. A key
   // that is about to be issued (its shard is new) is waited for, so the Deployment is written
@@ -168,6 +170,7 @@ export function setupFrontProxyController(manager: Manager, settings: OperatorSe
   const c = new Controller('frontproxy', (req) => reconcileFrontProxy(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
   const frontProxies = frontProxyInformer(ctx);
   c.watchFor(frontProxies, specOrDeletionChanged);
+  watchCertManagerConflicts(c, ctx, frontProxies);
   for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx), configMapInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
   const rootOf = (o: KubeObject) => (o.spec as FrontProxySpec | ShardSpec | undefined)?.rootShard?.ref?.name;
   frontProxies.addIndex('rootShard', (o) => (rootOf(o) ? [`${o.metadata.namespace}/${rootOf(o)}`] : []));

@@ -2,6 +2,7 @@
 // client CA and renewed before it expires, written with the target's address into a self-contained
 // kubeconfig Secret that the Kubeconfig owns; optionally ClusterRoleBindings inside kcp, removed
 // again on delete by a finalizer that waits a bounded time (kcp may be gone).
+import { certManagerConflictCondition, watchCertManagerConflicts } from './cert-manager.js';
 import type { FrontProxySpec } from '../api/frontproxy.js';
 import type { KubeconfigSpec, KubeconfigStatus, KubeconfigTarget as TargetRefs } from '../api/kubeconfig.js';
 import type { RootShardSpec } from '../api/rootshard.js';
@@ -96,6 +97,7 @@ export async function reconcileKubeconfig(ctx: ControllerContext, req: Reconcile
   }
   if (plan) {
     const certs = await reconcileCertificates(ctx, kc, [plan], 'kubeconfig');
+    conditions.push(...certManagerConflictCondition(ctx, kc, [plan]));
     for (const n of certs.renewed) void ctx.events.record(kc, 'Normal', 'CertificateRenewed', `renewed ${n}`);
     requeueAfterMs = certs.ready ? certs.requeueAfterMs : (certs.requeueAfterMs ?? 30_000);
     const cert = certs.data.get(plan.secretName);
@@ -300,6 +302,7 @@ export function setupKubeconfigController(manager: Manager, settings: OperatorSe
   const kubeconfigs = kubeconfigInformer(ctx);
   const frontProxies = frontProxyInformer(ctx);
   c.watchFor(kubeconfigs, specOrDeletionChanged);
+  watchCertManagerConflicts(c, ctx, kubeconfigs);
   c.watchOwned(ctx.secrets, API_VERSION_KIND);
   kubeconfigs.addIndex('target', (o) => {
     const t = (o.spec as KubeconfigSpec | undefined)?.target;

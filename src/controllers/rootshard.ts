@@ -10,7 +10,7 @@ import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
 import { LABEL_CACHE_SERVER, LABEL_ROOTSHARD, rootShardCertificates } from '../pki/hierarchy.js';
 import { reconcileCertificates } from './certificates.js';
 import { certificatesCondition } from './component-status.js';
-import { ensureCertManagerCertificate } from './cert-manager.js';
+import { ensureCertManagerCertificate, certManagerConflictCondition, watchCertManagerConflicts } from './cert-manager.js';
 import { controllerContext, RootShards, type ControllerContext, type OperatorSettings } from './context.js';
 import { certificateTemplatesFor } from './templates.js';
 import { federatedShardsOf, reconcileRootFederation } from './federation-root.js';
@@ -77,6 +77,7 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
   const caProblem = certs.blocked.find((b) => !b.external && b.reason.startsWith('CA'));
   if (caProblem && !failure) failure = { reason: caProblem.reason, message: caProblem.message };
   conditions.push(certificatesCondition(certs, plans.length, gen, failure));
+  conditions.push(...certManagerConflictCondition(ctx, rs, plans));
   if (failure) void ctx.events.record(rs, 'Warning', failure.reason, failure.message);
 
   const cacheServer = spec.cache?.ref?.name;
@@ -121,6 +122,7 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
 export function setupRootShardController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
   const c = new Controller('rootshard', (req) => reconcileRootShard(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
   c.watchFor(ctx.rootShards, generationChanged);
+  watchCertManagerConflicts(c, ctx, ctx.rootShards);
   for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
   // CA Secrets have no owner (they must outlive it); they carry the rootshard label instead.
   c.watchMapped(ctx.secrets, (s) => {

@@ -4,6 +4,7 @@
 import type { KubeObject } from '../kube/object.js';
 import { Deployments, Secrets, Services } from '../kube/resources.js';
 import type { TlsSecretData } from '../pki/bundle.js';
+import { keepLiveSelector } from '../resources/common/labels.js';
 import { mountsHash } from '../resources/common/workload.js';
 import { deploymentName, secretNames, type ShardModel } from '../resources/shard/model.js';
 import { shardDeployment, shardMounts, shardService } from '../resources/shard/deployment.js';
@@ -75,8 +76,10 @@ export async function applyShardWorkload(
     if ((await ctx.applier.apply(Secrets, s, ctx.secrets.getByName(ns, s.metadata.name ?? ''))).changed) writes++;
   }
   const name = deploymentName(m.kind, m.name);
-  const desired = shardDeployment(m, hash);
-  const dep = await ctx.applier.apply(Deployments, desired, ctx.deployments.getByName(ns, name));
+  const live = ctx.deployments.getByName(ns, name);
+  // The budget selects what the Deployment really selects (a kept selector included).
+  const desired = keepLiveSelector(shardDeployment(m, hash), live);
+  const dep = await ctx.applier.apply(Deployments, desired, live);
   if (dep.changed) writes++;
   if (await reconcilePodDisruptionBudget(ctx, desired, m.spec.podDisruptionBudget)) writes++;
   if ((await ctx.applier.apply(Services, shardService(m), ctx.services.getByName(ns, name))).changed) writes++;

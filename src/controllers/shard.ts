@@ -1,6 +1,7 @@
 // Shard: an additional kcp shard joining a RootShard: certificates signed by the root's CAs,
 // kubeconfigs to reach the root shard and the cache, Deployment, Service, and deregistration on
 // delete.
+import { certManagerConflictCondition, watchCertManagerConflicts } from './cert-manager.js';
 import type { RootShardSpec } from '../api/rootshard.js';
 import type { ShardSpec } from '../api/shard.js';
 import { Controller, generationChanged, type ReconcileRequest, type ReconcileResult } from '../kube/controller.js';
@@ -72,6 +73,7 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
   const certs = await reconcileCertificates(ctx, shard, plans, 'shard');
   for (const name of certs.renewed) void ctx.events.record(shard, 'Normal', 'CertificateRenewed', `renewed ${name}`);
   conditions.push(certificatesCondition(certs, plans.length, gen));
+  conditions.push(...certManagerConflictCondition(ctx, shard, plans));
 
   const cacheServer = spec.cache?.ref?.name ?? rootSpec.cache?.ref?.name;
   if (cacheServer && !ctx.cacheServers.getByName(ns, cacheServer)) {
@@ -112,6 +114,7 @@ export function setupShardController(manager: Manager, settings: OperatorSetting
   const rootOf = (s: KubeObject) => (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
   // Finalizer edits and deletion change metadata only; those must still wake the controller.
   c.watchFor(ctx.shards, (o, n) => generationChanged(o, n) || !!n.metadata.deletionTimestamp);
+  watchCertManagerConflicts(c, ctx, ctx.shards);
   for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
   ctx.shards.addIndex('rootShard', (s) => (rootOf(s) ? [`${s.metadata.namespace}/${rootOf(s)}`] : []));
   const shardsOfRoot = (ns: string | undefined, rs: string) => ctx.shards.byIndex('rootShard', `${ns}/${rs}`).map(objectKey);

@@ -5,8 +5,9 @@
 // Both hold → zero requests. Either fails → one SSA request.
 import { createHash } from 'node:crypto';
 import type { KubeClient } from './client.js';
-import { isConflict } from './errors.js';
-import { isPlainObject, type KubeObject } from './object.js';
+import { absorbManagersPatch, releaseControllerPatch } from './adopt.js';
+import { describeError, isConflict, isInvalid } from './errors.js';
+import { isPlainObject, type KubeObject, type OwnerReference } from './object.js';
 import type { ResourceType } from './resources.js';
 
 export const APPLIED_HASH_ANNOTATION = 'ts.operator.kcp.io/applied-hash';
@@ -62,12 +63,23 @@ export interface WriteObserver {
   observe(obj: KubeObject): void;
 }
 
+export interface ApplierOptions {
+  /**
+   * Controller references on live objects that this applier may take over when the desired object
+   * names another controller (see adopt.ts). Anything else is left for the server to refuse.
+   */
+  takeOverFrom?: (ref: OwnerReference) => boolean;
+  /** Field managers whose fields become ours the first time we apply an object they wrote (see adopt.ts). */
+  absorbManagers?: (manager: string) => boolean;
+}
+
 export class Applier {
   private readonly observers = new Map<string, WriteObserver>();
 
   constructor(
     private readonly client: KubeClient,
     readonly fieldManager: string,
+    private readonly options: ApplierOptions = {},
   ) {}
 
   /** Feed the results of writes to resource `r` into `observer` (its informer). */
@@ -90,9 +102,42 @@ export class Applier {
     if (live && live.metadata.annotations?.[APPLIED_HASH_ANNOTATION] === hash && isSubset(stamped, live)) {
       return { object: live as T, changed: false };
     }
-    const object = await this.client.apply<T>(r, stamped, this.fieldManager);
+    // Never applied by us (no hash): someone else made it, take it over first. Costs one GET, once per object.
+    if (live && live.metadata.annotations?.[APPLIED_HASH_ANNOTATION] === undefined) await this.adopt(r, desired, live);
+    let object: T;
+    try {
+      object = await this.client.apply<T>(r, stamped, this.fieldManager);
+    } catch (err) {
+      // An object the cache does not show (another controller's, without our labels) may hold
+      // the controller reference that makes the server refuse ours: take it over, then once more.
+      if (live || !isInvalid(err) || !/ownerReferences/.test(describeError(err))) throw err;
+      const current = await this.client.get(r, desired.metadata.namespace, desired.metadata.name ?? '');
+      if (!(await this.adopt(r, desired, current))) throw err;
+      object = await this.client.apply<T>(r, stamped, this.fieldManager);
+    }
     this.written(r, object);
     return { object, changed: true };
+  }
+
+  /** Releases another controller's reference and absorbs former managers' fields; true if it changed anything. */
+  private async adopt(r: ResourceType, desired: KubeObject, live: KubeObject): Promise<boolean> {
+    const { takeOverFrom, absorbManagers } = this.options;
+    if (!takeOverFrom && !absorbManagers) return false;
+    const fresh = live.metadata.managedFields ? live : await this.client.get(r, live.metadata.namespace, live.metadata.name ?? '');
+    const name = fresh.metadata.name ?? '';
+    let changed = false;
+    const release = takeOverFrom && releaseControllerPatch(desired, fresh, takeOverFrom);
+    let current = fresh;
+    if (release) {
+      current = await this.client.patch(r, fresh.metadata.namespace, name, release, 'json');
+      changed = true;
+    }
+    const absorb = absorbManagers && absorbManagersPatch(current, this.fieldManager, absorbManagers);
+    if (absorb) {
+      await this.client.patch(r, fresh.metadata.namespace, name, absorb, 'json');
+      changed = true;
+    }
+    return changed;
   }
 
   /**

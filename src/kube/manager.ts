@@ -30,6 +30,7 @@ export class Manager {
   private elector: LeaderElector | undefined;
   private readonly stopCtl = new AbortController();
   private controllersStarted = false;
+  private readonly stopHooks: Array<() => Promise<void>> = [];
   probePort: number | undefined;
 
   constructor(private readonly opts: ManagerOptions) {
@@ -51,6 +52,11 @@ export class Manager {
       this.informers.set(key, inf);
     }
     return inf as unknown as Informer<T>;
+  }
+
+  /** Something else to stop with the informers (an informer started later, outside readiness). */
+  onStop(hook: () => Promise<void>): void {
+    this.stopHooks.push(hook);
   }
 
   add(controller: Controller): void {
@@ -90,6 +96,7 @@ export class Manager {
     await Promise.all(this.controllers.map((c) => c.stop()));
     await this.elector?.release();
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
+    await Promise.all(this.stopHooks.map((h) => h()));
     await this.health.close();
     this.client.close();
   }

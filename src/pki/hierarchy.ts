@@ -91,6 +91,12 @@ export interface PlannedCertificate {
   readonly durationMs: number;
   readonly renewBeforeMs: number;
   readonly key: ResolvedKeySpec;
+  /**
+   * The key is our default, not one a certificateTemplate asks for. A valid certificate with
+   * another key (kcp-operator's RSA 4096, say) is then kept rather than reissued: reissuing every
+   * adopted leaf would change the service-account keys and void the tokens they signed.
+   */
+  readonly keyIsDefault: boolean;
   /** Labels for the Secret (kcp-operator's secretTemplate labels). */
   readonly labels: Readonly<Record<string, string>>;
 }
@@ -200,6 +206,7 @@ function build(d: Draft, templates: CertificateTemplates | undefined, defaultKey
     durationMs,
     renewBeforeMs: t?.renewBeforeMs ?? d.renewBeforeMs,
     key,
+    keyIsDefault: t?.privateKey?.algorithm === undefined && t?.privateKey?.size === undefined,
     labels: d.labels,
   };
 }

@@ -70,7 +70,8 @@ describe('evaluateCertificate: leaves', () => {
       [{ subject: { commonName: 'x', organizations: [], organizationalUnits: [] } }, 'subject.commonName'],
       [{ extKeyUsages: ['serverAuth', 'clientAuth'] }, 'extKeyUsages'],
       [{ keyUsages: ['digitalSignature'] }, 'keyUsages'],
-      [{ key: { algorithm: 'RSA', size: 2048, encoding: 'PKCS8' } }, 'privateKey'],
+      // A key a certificateTemplate asks for.
+      [{ key: { algorithm: 'RSA', size: 2048, encoding: 'PKCS8' }, keyIsDefault: false }, 'privateKey'],
       [{ durationMs: 30 * D }, 'duration'],
     ];
     for (const [change, diff] of cases) {
@@ -85,6 +86,12 @@ describe('evaluateCertificate: leaves', () => {
     // Order and case do not count as a change.
     const reordered = { ...server(), dnsNames: [...server().dnsNames].reverse().map((n) => n.toUpperCase()) };
     expect(evaluateCertificate({ desired: reordered, secret: s, now: at(D) }).action).toBe('keep');
+  });
+
+  it('keeps a valid leaf whose key differs only from the default key (adopted from kcp-operator: RSA 4096)', () => {
+    const rsa = { ...server(), key: { algorithm: 'RSA' as const, size: 2048, encoding: 'PKCS8' as const }, keyIsDefault: true };
+    const d = evaluateCertificate({ desired: rsa, secret: secret('root-server'), issuerCertificatePem: issuerPem(), now: at(D) });
+    expect(d).toMatchObject({ action: 'keep', reason: 'Valid', differences: [] });
   });
 
   it('reissues a leaf that its current issuer did not sign, a broken one and one whose key does not match', () => {
@@ -135,7 +142,7 @@ describe('evaluateCertificate: CAs are never regenerated', () => {
 
   it('keeps an existing CA through spec changes, and says so', () => {
     const d = evaluateCertificate({
-      desired: { ...ca(), subject: { commonName: 'renamed-ca', organizations: ['x'] }, key: { algorithm: 'RSA', size: 4096 }, durationMs: 5 * 365 * D },
+      desired: { ...ca(), subject: { commonName: 'renamed-ca', organizations: ['x'] }, key: { algorithm: 'RSA', size: 4096 }, keyIsDefault: false, durationMs: 5 * 365 * D },
       secret: secret('root-client-ca'),
       now: at(D),
     });

@@ -24,6 +24,8 @@ export interface DesiredCertificate {
   readonly durationMs: number;
   readonly renewBeforeMs: number;
   readonly key?: Pick<ResolvedKeySpec, 'algorithm' | 'size'>;
+  /** The key is only the operator's default: a certificate with another key is not reissued for it. */
+  readonly keyIsDefault?: boolean;
   /** Who makes it; a missing Secret we do not issue ourselves is waited for, not created. */
   readonly issuer?: PlannedIssuer;
 }
@@ -112,7 +114,7 @@ export function specDifferences(cert: ParsedCertificate, desired: DesiredCertifi
   if (!sameSet(cert.ipAddresses, desired.ipAddresses.map(canonicalIp))) diffs.push('ipAddresses');
   if (!sameSet(cert.keyUsages, desired.keyUsages)) diffs.push('keyUsages');
   if (!sameSet(cert.extKeyUsages, desired.extKeyUsages)) diffs.push('extKeyUsages');
-  if (desired.key !== undefined && (cert.keySpec.algorithm !== desired.key.algorithm || cert.keySpec.size !== desired.key.size)) {
+  if (desired.key !== undefined && desired.keyIsDefault !== true && (cert.keySpec.algorithm !== desired.key.algorithm || cert.keySpec.size !== desired.key.size)) {
     diffs.push('privateKey');
   }
   const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime();
