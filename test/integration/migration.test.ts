@@ -157,7 +157,7 @@ describe('migration from kcp-operator v0.9.0', () => {
 
   it('updates Deployments and Services in place, selectors unchanged, now rendered by this operator', async () => {
     for (const kind of ['Deployment', 'Service']) {
-      for (const name of ['root-kcp', 'second-shard-kcp', 'fp-front-proxy']) {
+      for (const name of ['root-kcp', 'second-shard-kcp', 'fp-front-proxy', 'root-proxy']) {
         const now = await eventually(`${kind} ${name} applied by this operator`, async () => {
           const o = await get(kind, name);
           return appliedByUs(o) ? o : undefined;
@@ -177,7 +177,7 @@ describe('migration from kcp-operator v0.9.0', () => {
     // kcp-operator's controller was its internal CompiledFrontProxy: now it is the FrontProxy.
     expect(fp.metadata.ownerReferences?.filter((r) => r.controller).map((r) => `${r.kind}/${r.name}`)).toEqual(['FrontProxy/fp']);
     for (const kind of ['Deployment', 'Service']) {
-      for (const name of ['root-kcp', 'second-shard-kcp', 'fp-front-proxy']) {
+      for (const name of ['root-kcp', 'second-shard-kcp', 'fp-front-proxy', 'root-proxy']) {
         const o = await eventually(`${kind} ${name} applied`, async () => {
           const x = await get(kind, name);
           return appliedByUs(x) ? x : undefined;
@@ -203,7 +203,7 @@ describe('migration from kcp-operator v0.9.0', () => {
   });
 
   it('keeps the adopted leaf certificates: kcp Pods keep trusting each other and service-account tokens stay valid', async () => {
-    for (const name of ['root-server', 'root-service-account', 'second-service-account', 'root-client', 'second-client', 'root-fp-server', 'kubeconfig-cert-admin']) {
+    for (const name of ['root-server', 'root-service-account', 'second-service-account', 'root-client', 'second-client', 'root-fp-server', 'root-proxy-server', 'root-proxy-kubeconfig', 'kubeconfig-cert-admin']) {
       const was = before.get(`Secret/${name}`) as KubeObject;
       expect(keyHash(await get('Secret', name)), name).toBe(keyHash(was));
     }
@@ -213,7 +213,7 @@ describe('migration from kcp-operator v0.9.0', () => {
     const leftovers = fixture.filter((o) => o.kind === 'Certificate').map((o) => o.metadata.name ?? '');
     const expected: Record<string, string[]> = {
       // root-ca is left out: the RootShard asks cert-manager for it (certificates.issuerRef).
-      'RootShard/root': ['root-client', 'root-client-ca', 'root-external-logical-cluster-admin', 'root-kcp-operator', 'root-logical-cluster-admin'],
+      'RootShard/root': ['root-client', 'root-client-ca', 'root-external-logical-cluster-admin', 'root-kcp-operator', 'root-logical-cluster-admin', 'root-proxy-server', 'root-proxy-kubeconfig', 'root-proxy-requestheader'],
       'Shard/second': ['second-client', 'second-external-logical-cluster-admin'],
       'FrontProxy/fp': ['root-fp-kubeconfig', 'root-fp-requestheader', 'root-fp-server'],
       'Kubeconfig/admin': ['kubeconfig-cert-admin'],
