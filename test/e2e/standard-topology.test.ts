@@ -26,6 +26,21 @@ const PROXY = 'root-proxy';
 type Cond = { type: string; status: string; reason: string; message: string };
 
 
+/** A Kubeconfig for `user` through the front-proxy, bound to the role `configmap-reader` in `ws`. */
+const readerKubeconfig = (user: string, ws: string): KubeObject => ({
+  apiVersion: 'operator.kcp.io/v1alpha1',
+  kind: 'Kubeconfig',
+  metadata: { name: user },
+  spec: {
+    username: user,
+    validity: '24h',
+    secretRef: { name: `${user}-kubeconfig` },
+    target: { frontProxyRef: { name: 'front-proxy' } },
+    targetWorkspace: ws,
+    authorization: { clusterRoleBindings: { clusterRoles: ['configmap-reader'] } },
+  },
+});
+
 describe('standard topology on real kcp', () => {
   let stack: LocalStack;
   let forward: { port: number; close(): Promise<void> };
@@ -145,21 +160,7 @@ describe('standard topology on real kcp', () => {
       ],
     };
     await admin.must(ws, ['create', '-f', '-'], JSON.stringify(role));
-    await stack.apply([
-      {
-        apiVersion: 'operator.kcp.io/v1alpha1',
-        kind: 'Kubeconfig',
-        metadata: { name: 'alice' },
-        spec: {
-          username: 'alice',
-          validity: '24h',
-          secretRef: { name: 'alice-kubeconfig' },
-          target: { frontProxyRef: { name: 'front-proxy' } },
-          targetWorkspace: ws,
-          authorization: { clusterRoleBindings: { clusterRoles: ['configmap-reader'] } },
-        },
-      },
-    ]);
+    await stack.apply([readerKubeconfig('alice', ws)]);
     await waitAvailable(stack, ['kubeconfig/alice'], '180s');
     const alice = await KcpUser.fromSecret(stack, 'alice-kubeconfig', forward.port);
     // The operator binds the group every certificate of this Kubeconfig carries, in bindings it
@@ -200,21 +201,7 @@ describe('standard topology on real kcp', () => {
     await stack.kubectl(['-n', NS, 'patch', 'rootshard', 'root', '--type=merge', '-p', JSON.stringify({ spec: { proxy: { replicas: 0 } } })]);
     await eventually('ProxyAvailable ScaledToZero', async () => (await rootShardCondition('ProxyAvailable'))?.reason === 'ScaledToZero', 60_000);
     await eventually('proxy Pods gone', () => stack.runner.podsOf(PROXY).length === 0, 120_000);
-    await stack.apply([
-      {
-        apiVersion: 'operator.kcp.io/v1alpha1',
-        kind: 'Kubeconfig',
-        metadata: { name: 'bob' },
-        spec: {
-          username: 'bob',
-          validity: '24h',
-          secretRef: { name: 'bob-kubeconfig' },
-          target: { frontProxyRef: { name: 'front-proxy' } },
-          targetWorkspace: ws,
-          authorization: { clusterRoleBindings: { clusterRoles: ['configmap-reader'] } },
-        },
-      },
-    ]);
+    await stack.apply([readerKubeconfig('bob', ws)]);
     const authorization = async () => {
       const o = JSON.parse(await stack.kubectl(['-n', NS, 'get', 'kubeconfig', 'bob', '-o', 'json'])) as KubeObject & { status?: { conditions?: Cond[] } };
       return { uid: o.metadata.uid ?? '', cond: o.status?.conditions?.find((c) => c.type === 'AuthorizationReady') };
