@@ -12,7 +12,7 @@ import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Deployments, Events, Secrets, Services } from '../../src/kube/resources.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { fixture } from './fixtures.js';
+import { builtInPkiRootShard, fixture } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 type Cond = { type: string; status: string; reason: string; message: string };
@@ -36,8 +36,7 @@ describe('RootShard internal proxy', () => {
     client = await sharedClient('rootshard-proxy-test');
     ns = await createNamespace(client, 'rootshard-proxy');
     op = await startOperator({ namespace: ns });
-    const rs = fixture('operator.kcp.io_v1alpha1_rootshard.yaml', ns);
-    delete (rs.spec as Record<string, unknown>).certificates; // built-in PKI instead of cert-manager
+    const rs = builtInPkiRootShard(ns);
     await client.create(RootShards, rs);
   });
   afterAll(async () => {
@@ -51,9 +50,10 @@ describe('RootShard internal proxy', () => {
     expect((dep.spec as { replicas: number }).replicas).toBe(2);
     const labels = (dep.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
     expect(labels).toMatchObject({ 'app.kubernetes.io/component': 'rootshard-proxy', 'app.kubernetes.io/instance': RS });
-    await client.get(Services, ns, PROXY);
-    await client.get(ConfigMaps, ns, `${PROXY}-config`);
-    for (const s of ['dynamic-kubeconfig', 'merged-client-ca']) await client.get(Secrets, ns, `${PROXY}-${s}`);
+    // The Service is applied after the Deployment: each child is waited for, not read once.
+    await eventually('proxy Service', () => client.get(Services, ns, PROXY), 30_000);
+    await eventually('proxy ConfigMap', () => client.get(ConfigMaps, ns, `${PROXY}-config`), 30_000);
+    for (const s of ['dynamic-kubeconfig', 'merged-client-ca']) await eventually(`proxy ${s}`, () => client.get(Secrets, ns, `${PROXY}-${s}`), 30_000);
 
     const cert = async (name: string) => new X509Certificate(decode(await client.get(Secrets, ns, name), 'tls.crt'));
     const ca = async (name: string) => (await cert(name)).publicKey;
