@@ -11,7 +11,7 @@ import { Deployments, Secrets } from '../../src/kube/resources.js';
 import { cacheServerCertificates } from '../../src/pki/hierarchy.js';
 import { issueAll } from '../../src/pki/issue.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { fixture } from './fixtures.js';
+import { builtInPkiRootShard, fixture } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 type Cond = { type: string; status: string; reason: string; message: string };
@@ -41,8 +41,7 @@ describe('CacheServer', () => {
     beforeAll(async () => {
       ns = await createNamespace(client, 'cache-later');
       op = await startOperator({ namespace: ns });
-      const rs = fixture('operator.kcp.io_v1alpha1_rootshard.yaml', ns);
-      delete (rs.spec as Record<string, unknown>).certificates;
+      const rs = builtInPkiRootShard(ns);
       await client.create(RootShards, rs);
       await client.create(Shards, fixture('operator.kcp.io_v1alpha1_shard.yaml', ns));
     });

@@ -12,3 +12,10 @@ export function fixture(file: string, namespace: string): KubeObject {
   obj.metadata.namespace = namespace;
   return obj;
 }
+
+/** kcp-operator's sample RootShard in `namespace`, on the built-in PKI instead of cert-manager. */
+export function builtInPkiRootShard(namespace: string): KubeObject {
+  const rs = fixture('operator.kcp.io_v1alpha1_rootshard.yaml', namespace);
+  delete (rs.spec as Record<string, unknown>).certificates;
+  return rs;
+}

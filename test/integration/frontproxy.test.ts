@@ -10,7 +10,7 @@ import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Deployments, Secrets } from '../../src/kube/resources.js';
 import { splitPemCertificates } from '../../src/pki/pem.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { fixture } from './fixtures.js';
+import { builtInPkiRootShard, fixture } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 type Cond = { type: string; status: string; reason: string; message: string };
@@ -47,8 +47,7 @@ describe('FrontProxy', () => {
     expect(condition(o, 'Stalled')?.status).toBe('True');
     expect((o.status as { phase: string }).phase).toBe('Failed');
 
-    const rs = fixture('operator.kcp.io_v1alpha1_rootshard.yaml', ns);
-    delete (rs.spec as Record<string, unknown>).certificates;
+    const rs = builtInPkiRootShard(ns);
     await client.create(RootShards, rs);
     const dep = await eventually('Deployment', () => client.get(Deployments, ns, DEP), 30_000);
     expect(args(dep)).toContain('--service-account-key-file=/etc/kcp/tls/shard-sample/service-account/tls.crt');

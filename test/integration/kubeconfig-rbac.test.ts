@@ -19,7 +19,7 @@ import { rootShardCertificates } from '../../src/pki/hierarchy.js';
 import { issuePlanned } from '../../src/pki/issue.js';
 import { ClusterRoleBindings } from '../../src/resources/kubeconfig/rbac.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { fixture } from './fixtures.js';
+import { builtInPkiRootShard } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 type Cond = { type: string; status: string; reason: string; message: string };
@@ -93,8 +93,7 @@ describe('Kubeconfig ClusterRoleBindings in kcp (kcp routing played by a proxy, 
     ns = await createNamespace(client, 'kubeconfig-rbac');
     op = await startOperator({ namespace: ns, deregistrationTimeoutMs: DEREGISTRATION_TIMEOUT_MS });
     // The RootShard's CAs first (its base URL is the stand-in's, which needs them to exist).
-    const rs = fixture('operator.kcp.io_v1alpha1_rootshard.yaml', ns);
-    delete (rs.spec as Record<string, unknown>).certificates;
+    const rs = builtInPkiRootShard(ns);
     (rs.spec as Record<string, unknown>).shardBaseURL = 'https://127.0.0.1:1';
     await client.create(RootShards, rs);
     const serverCA = tls(await eventually('server CA', () => client.get(Secrets, ns, 'shard-sample-server-ca'), 30_000));

@@ -14,7 +14,7 @@ import type { KubeObject } from '../../src/kube/object.js';
 import { Events, Secrets } from '../../src/kube/resources.js';
 import { DEFAULT_BACKDATE_MS } from '../../src/pki/x509.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { fixture } from './fixtures.js';
+import { builtInPkiRootShard } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 type Cond = { type: string; status: string; reason: string; message: string; lastTransitionTime: string };
@@ -55,8 +55,7 @@ describe('Kubeconfig', () => {
     client = await sharedClient('kubeconfig-test');
     ns = await createNamespace(client, 'kubeconfig');
     op = await startOperator({ namespace: ns, deregistrationTimeoutMs: 4000 });
-    const rs = fixture('operator.kcp.io_v1alpha1_rootshard.yaml', ns);
-    delete (rs.spec as Record<string, unknown>).certificates; // built-in PKI instead of cert-manager
+    const rs = builtInPkiRootShard(ns);
     await client.create(RootShards, rs);
     await eventually('client CA', () => client.get(Secrets, ns, 'shard-sample-client-ca'), 30_000);
   });

@@ -10,7 +10,7 @@ import { isNotFound } from '../../src/kube/errors.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Deployments, PodDisruptionBudgets } from '../../src/kube/resources.js';
 import { createNamespace, eventually, quiet, sharedClient } from './helpers.js';
-import { fixture } from './fixtures.js';
+import { builtInPkiRootShard, fixture } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 const FP = 'frontproxy-sample';
@@ -41,8 +41,7 @@ describe('PodDisruptionBudget', () => {
     client = await sharedClient('pdb-test');
     ns = await createNamespace(client, 'pdb');
     op = await startOperator({ namespace: ns });
-    const rs = fixture('operator.kcp.io_v1alpha1_rootshard.yaml', ns);
-    delete (rs.spec as Record<string, unknown>).certificates; // built-in PKI instead of cert-manager
+    const rs = builtInPkiRootShard(ns);
     await client.create(RootShards, rs);
     const fp = fixture('operator.kcp.io_v1alpha1_frontproxy.yaml', ns);
     delete (fp.spec as { serviceTemplate?: unknown }).serviceTemplate; // the sample's clusterIP is for kind's range

@@ -11,7 +11,7 @@ import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Deployments, Secrets, Services, type ResourceType } from '../../src/kube/resources.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { fixture } from './fixtures.js';
+import { builtInPkiRootShard, fixture } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 type Cond = { type: string; status: string; reason: string; message: string };
@@ -49,8 +49,7 @@ describe('the full sample topology', () => {
     client = await sharedClient('topology-full-test');
     ns = await createNamespace(client, 'topology-full');
     op = await startOperator({ namespace: ns, deregistrationTimeoutMs: 1500 });
-    const rs = fixture('operator.kcp.io_v1alpha1_rootshard.yaml', ns);
-    delete (rs.spec as Record<string, unknown>).certificates; // built-in PKI instead of cert-manager
+    const rs = builtInPkiRootShard(ns);
     const objects: Array<[ResourceType, KubeObject]> = [
       [RootShards, rs],
       [Shards, fixture('operator.kcp.io_v1alpha1_shard.yaml', ns)],

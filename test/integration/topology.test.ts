@@ -9,7 +9,7 @@ import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Deployments, Secrets, Services, Events } from '../../src/kube/resources.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { fixture } from './fixtures.js';
+import { builtInPkiRootShard, fixture } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 type Cond = { type: string; status: string; reason: string; message: string };
@@ -50,8 +50,7 @@ describe('RootShard and Shard', () => {
     beforeAll(async () => {
       ns = await createNamespace(client, 'topology');
       op = await startOperator({ namespace: ns, deregistrationTimeoutMs: 1500 });
-      const rs = fixture('operator.kcp.io_v1alpha1_rootshard.yaml', ns);
-      delete (rs.spec as Record<string, unknown>).certificates; // built-in PKI instead of cert-manager
+      const rs = builtInPkiRootShard(ns);
       await client.create(RootShards, rs);
       await client.create(Shards, fixture('operator.kcp.io_v1alpha1_shard.yaml', ns));
     });
