@@ -101,6 +101,7 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
       { name: 'Hostname', type: 'string', jsonPath: '.spec.external.hostname', description: 'Public host name.' },
       phaseColumn,
       availableColumn,
+      { name: 'Rollout', type: 'string', jsonPath: '.status.rollout.summary', description: 'Progress of spec.release (ours).' },
       ageColumn,
     ],
   },

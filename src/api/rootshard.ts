@@ -24,6 +24,7 @@ import { podDisruptionBudget, type PodDisruptionBudgetSpec } from './disruption.
 import type { DeploymentTemplate, ServiceTemplate } from './templates.js';
 import { DNS1123_SUBDOMAIN } from './formats.js';
 import { federationSchema, type RootShardFederation } from './federation.js';
+import { releaseSchema, rolloutStatusSchema, type ReleaseSpec, type RolloutStatus } from './release.js';
 
 export const DEFAULT_ROOT_SHARD_PROXY_REPLICAS = 2;
 
@@ -43,6 +44,8 @@ export interface RootShardSpec extends CommonShardSpec {
   certificates?: Certificates;
   /** Ours: remote shards this installation accepts (docs/federation.md). */
   federation?: RootShardFederation;
+  /** Ours: the release its components follow and its gradual rollout (docs/rollouts.md). */
+  release?: ReleaseSpec;
 }
 
 export interface RootShardCacheConfig {
@@ -76,6 +79,7 @@ export type RootShardPhase = WorkloadPhase;
 export interface RootShardStatus extends CommonStatus<RootShardPhase> {
   shards?: ShardReference[];
   federatedShards?: FederatedShardStatus[];
+  rollout?: RolloutStatus;
 }
 
 /** Ours: a remote shard that asked to join, and what became of it. */
@@ -145,6 +149,7 @@ export function rootShardSpecSchema(): JSONSchemaProps {
           'regenerates it. kcp-operator requires this field; here it is optional.',
       ),
       federation: federationSchema(),
+      release: releaseSchema(),
     },
     { required: ['etcd', 'external', 'cache'], rules: logLevelRules() },
   );
@@ -186,6 +191,7 @@ export function rootShardStatusSchema(): JSONSchemaProps {
         ),
         { listType: 'map', listMapKeys: ['name'], maxItems: 1024 },
       ),
+      rollout: rolloutStatusSchema(),
     },
   );
 }

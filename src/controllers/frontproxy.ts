@@ -16,6 +16,8 @@ import { pathMappingConfigMap } from '../resources/frontproxy/config.js';
 import { frontProxyDeployment, frontProxyMounts, frontProxyService } from '../resources/frontproxy/deployment.js';
 import { frontProxyHostname, frontProxyNames, type FrontProxyModel } from '../resources/frontproxy/model.js';
 import { frontProxySecrets } from '../resources/frontproxy/secrets.js';
+import { stampRelease, withRelease } from '../resources/release.js';
+import { grantsOf, releaseFor } from './rollout.js';
 import { reconcileCertificates } from './certificates.js';
 import { applyComponent } from './component-workload.js';
 import { certificatesCondition, rootShardRefConditions, unsupportedTemplates } from './component-status.js';
@@ -84,11 +86,14 @@ export async function reconcileFrontProxy(ctx: ControllerContext, req: Reconcile
     ? { reason: 'ServiceAccountKeysPending', message: `not trusted yet, no service-account key issued: ${unkeyed.join(', ')}` }
     : undefined;
   if (keysPending) conditions.push({ type: 'ServiceAccountKeys', status: 'False', ...keysPending, observedGeneration: gen });
+  // The RootShard's release, once its rollout has come to this front-proxy (rollout.ts).
+  const release = releaseFor(root, 'FrontProxy', fp.metadata.name ?? '', spec, ctx.deployments.getByName(ns, frontProxyNames({ name: fp.metadata.name ?? '', root: { name: rootName, spec: rootSpec } }).deployment));
   const model: FrontProxyModel = {
     owner: { ...API_VERSION_KIND, ...fp },
     name: fp.metadata.name ?? '',
     namespace: ns,
-    spec,
+    spec: withRelease(spec, release),
+    ...(release ? { release } : {}),
     root: { name: rootName, spec: rootSpec },
     serviceAccountPeers: keyed,
     virtualWorkspaceURL: rootVirtualWorkspaceURL(ctx, ns, rootSpec),
@@ -159,7 +164,7 @@ export async function applyFrontProxyWorkload(
     configMaps: [pathMappingConfigMap(m)],
     mounts: frontProxyMounts(m),
     certs,
-    deployment: (hash) => frontProxyDeployment(m, hash),
+    deployment: (hash) => stampRelease(frontProxyDeployment(m, hash), m.release),
     service: frontProxyService(m),
     podDisruptionBudget: m.spec.podDisruptionBudget,
   });
@@ -176,8 +181,9 @@ export function setupFrontProxyController(manager: Manager, settings: OperatorSe
   frontProxies.addIndex('rootShard', (o) => (rootOf(o) ? [`${o.metadata.namespace}/${rootOf(o)}`] : []));
   frontProxies.addIndex('secretRefs', (o) => secretRefsOf(o));
   const ofRoot = (ns: string | undefined, rs: string | undefined) => (rs ? frontProxies.byIndex('rootShard', `${ns}/${rs}`).map(objectKey) : []);
-  // The RootShard's spec (addresses, CA bundle references) and existence; not its status.
-  watchMappedWhen(c, ctx.rootShards, specOrDeletionChanged, (rs) => ofRoot(rs.metadata.namespace, rs.metadata.name));
+  // The RootShard's spec (addresses, CA bundle references) and existence, and its rollout telling
+  // components to move; not the rest of its status.
+  watchMappedWhen(c, ctx.rootShards, (o, n) => specOrDeletionChanged(o, n) || grantsOf(o) !== grantsOf(n), (rs) => ofRoot(rs.metadata.namespace, rs.metadata.name));
   // The RootShard's external VirtualWorkspace appearing or moving changes where /services/ goes.
   watchMappedWhen(c, virtualWorkspaceInformer(ctx), specOrDeletionChanged, (vw) =>
     ctx.rootShards

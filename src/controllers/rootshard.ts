@@ -21,6 +21,10 @@ import { applyShardWorkload } from './shard-workload.js';
 import { reconcileRootShardProxy, rootShardProxyCertificates } from './rootshard-proxy.js';
 import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
+import { forgetRollout, releaseFor, stepRollout, watchRolloutComponents } from './rollout.js';
+import { withRelease } from '../resources/release.js';
+import { deploymentName } from '../resources/shard/model.js';
+import { rootShardProxyName } from '../resources/rootshard-proxy/model.js';
 
 const API_VERSION_KIND = { apiVersion: 'operator.kcp.io/v1alpha1', kind: 'RootShard' };
 
@@ -42,7 +46,11 @@ export function shardsOf(ctx: ControllerContext, rs: KubeObject): string[] {
 
 export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileRequest): Promise<ReconcileResult | void> {
   const rs = ctx.rootShards.get(req.key);
-  if (!rs || rs.metadata.deletionTimestamp) return;
+  if (!rs || rs.metadata.deletionTimestamp) {
+    const [ns, name] = req.key.split('/');
+    forgetRollout(ns ?? '', name ?? '');
+    return;
+  }
   const spec = rs.spec as RootShardSpec;
   const ns = rs.metadata.namespace ?? '';
   const gen = rs.metadata.generation;
@@ -85,12 +93,21 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
     conditions.push({ type: 'CacheServer', status: 'False', reason: 'CacheServerNotFound', message: `CacheServer ${ns}/${cacheServer} does not exist`, observedGeneration: gen });
   }
   const shards = shardsOf(ctx, rs);
+  // The release rollout decides which release the root shard and the internal proxy render now.
+  const rollout = stepRollout(ctx, rs);
+  conditions.push(...rollout.conditions);
+  const rsName = rs.metadata.name ?? '';
+  const release = releaseFor(rs, 'RootShard', rsName, spec, ctx.deployments.getByName(ns, deploymentName('RootShard', rsName)), rollout.plan?.granted);
+  const proxyName = rootShardProxyName({ name: rsName, spec });
+  const proxyRelease = releaseFor(rs, 'RootShardProxy', proxyName, spec, ctx.deployments.getByName(ns, proxyName), rollout.plan?.granted);
   const model = {
     kind: 'RootShard' as const,
     owner: { ...API_VERSION_KIND, ...rs },
-    name: rs.metadata.name ?? '',
+    name: rsName,
     namespace: ns,
-    spec,
+    spec: withRelease(spec, release),
+    ...(release ? { release } : {}),
+    proxyRelease,
     root: { name: rs.metadata.name ?? '', spec },
     cacheServer,
     serviceAccountPeers: spec.auth?.serviceAccount?.enabled ? shards : [],
@@ -110,13 +127,15 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
   conditions.push(...federation.conditions);
   const extra: Record<string, unknown> = { shards: localShardsOf(ctx, rs).map((name) => ({ name })) };
   if (spec.federation || federation.federatedShards.length > 0) extra.federatedShards = federation.federatedShards;
+  if (rollout.plan) extra.rollout = rollout.plan.status;
   const status = buildStatus({ obj: rs, conditions, failure, extra });
   await writeStatus(ctx, RootShards, rs, status);
-  if (federation.requeueAfterMs !== undefined) return { requeueAfterMs: Math.min(federation.requeueAfterMs, certs.requeueAfterMs ?? Infinity) };
+  if (federation.requeueAfterMs !== undefined) return { requeueAfterMs: Math.min(federation.requeueAfterMs, certs.requeueAfterMs ?? Infinity, rollout.plan?.requeueAfterMs ?? Infinity) };
   // cert-manager may be installed later; nothing we watch would tell us, so look again now and then.
   if (failure?.reason === 'CertManagerNotInstalled') return { requeueAfterMs: 60_000 };
   if (!certs.ready && !failure) return { requeueAfterMs: Math.min(certs.requeueAfterMs ?? 5000, 5000) };
-  return certs.requeueAfterMs !== undefined ? { requeueAfterMs: certs.requeueAfterMs } : undefined;
+  const after = Math.min(certs.requeueAfterMs ?? Infinity, rollout.plan?.requeueAfterMs ?? Infinity);
+  return after !== Infinity ? { requeueAfterMs: after } : undefined;
 }
 
 export function setupRootShardController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
@@ -154,6 +173,7 @@ export function setupRootShardController(manager: Manager, settings: OperatorSet
   // a renewal must re-render it so its Pods roll.
   c.watchMapped(ctx.secrets, (s) => usingCache(s.metadata.namespace, s.metadata.labels?.[LABEL_CACHE_SERVER]));
   watchKcpVirtualWorkspaces(c, ctx, ctx.rootShards);
+  watchRolloutComponents(c, ctx);
   manager.add(c);
   return c;
 }

@@ -6,6 +6,7 @@ import { Deployments, Secrets, Services } from '../kube/resources.js';
 import type { TlsSecretData } from '../pki/bundle.js';
 import { keepLiveSelector } from '../resources/common/labels.js';
 import { mountsHash } from '../resources/common/workload.js';
+import { stampRelease } from '../resources/release.js';
 import { deploymentName, secretNames, type ShardModel } from '../resources/shard/model.js';
 import { shardDeployment, shardMounts, shardService } from '../resources/shard/deployment.js';
 import { shardSecrets, type BundleInputs } from '../resources/shard/secrets.js';
@@ -78,7 +79,7 @@ export async function applyShardWorkload(
   const name = deploymentName(m.kind, m.name);
   const live = ctx.deployments.getByName(ns, name);
   // The budget selects what the Deployment really selects (a kept selector included).
-  const desired = keepLiveSelector(shardDeployment(m, hash), live);
+  const desired = keepLiveSelector(stampRelease(shardDeployment(m, hash), m.release), live);
   const dep = await ctx.applier.apply(Deployments, desired, live);
   if (dep.changed) writes++;
   if (await reconcilePodDisruptionBudget(ctx, desired, m.spec.podDisruptionBudget)) writes++;

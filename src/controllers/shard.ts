@@ -10,7 +10,9 @@ import type { Manager } from '../kube/manager.js';
 import { objectKey, type KubeObject } from '../kube/object.js';
 import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
 import { LABEL_CACHE_SERVER, LABEL_ROOTSHARD, LABEL_SHARD, shardCertificates } from '../pki/hierarchy.js';
-import { baseURL } from '../resources/shard/model.js';
+import { baseURL, deploymentName } from '../resources/shard/model.js';
+import { withRelease } from '../resources/release.js';
+import { releaseFor } from './rollout.js';
 import { reconcileCertificates } from './certificates.js';
 import { certificatesCondition, rootShardRefConditions } from './component-status.js';
 import { controllerContext, Shards, type ControllerContext, type OperatorSettings } from './context.js';
@@ -82,6 +84,8 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
   const peers = rootSpec.auth?.serviceAccount?.enabled || spec.auth?.serviceAccount?.enabled
     ? [rootName ?? '', ...shardsOf(ctx, root).filter((s) => s !== shard.metadata.name)]
     : [];
+  // The RootShard's release, once its rollout has come to this shard (rollout.ts).
+  const release = releaseFor(root, 'Shard', shard.metadata.name ?? '', spec, ctx.deployments.getByName(ns, deploymentName('Shard', shard.metadata.name ?? '')));
   const workload = await applyShardWorkload(
     ctx,
     {
@@ -89,7 +93,8 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
       owner: { ...API_VERSION_KIND, ...shard },
       name: shard.metadata.name ?? '',
       namespace: ns,
-      spec,
+      spec: withRelease(spec, release),
+      ...(release ? { release } : {}),
       root: { name: rootName ?? '', spec: rootSpec },
       cacheServer,
       serviceAccountPeers: peers,

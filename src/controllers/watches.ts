@@ -4,7 +4,7 @@
 import type { Controller, UpdatePredicate } from '../kube/controller.js';
 import type { Informer } from '../kube/informer.js';
 import type { KubeObject } from '../kube/object.js';
-import { ConfigMaps, PodDisruptionBudgets, type ResourceType } from '../kube/resources.js';
+import { ConfigMaps, PodDisruptionBudgets, Pods, type ResourceType } from '../kube/resources.js';
 import { MANAGED_BY } from '../resources/common/labels.js';
 import { FrontProxies, Kubeconfigs, VirtualWorkspaces, type ControllerContext } from './context.js';
 
@@ -36,6 +36,11 @@ export function configMapInformer(ctx: ControllerContext): Informer<KubeObject> 
 /** Only the PodDisruptionBudgets this operator renders. */
 export function podDisruptionBudgetInformer(ctx: ControllerContext): Informer<KubeObject> {
   return shared(ctx, PodDisruptionBudgets, `app.kubernetes.io/managed-by=${MANAGED_BY}`);
+}
+
+/** Only the Pods of Deployments this operator renders (their container restarts gate a rollout). */
+export function podInformer(ctx: ControllerContext): Informer<KubeObject> {
+  return ctx.manager.informer(Pods, { namespace: ctx.settings.namespace, labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY}` });
 }
 
 /** Spec changes, deletion and finalizer edits: what a controller acts on for its own kind. */

@@ -7,6 +7,7 @@ import type { KubeObject } from '../../kube/object.js';
 import { DEFAULT_CLUSTER_DOMAIN, FRONT_PROXY_COMMON_NAME, LABEL_FRONT_PROXY, ROOT_SHARD_PROXY_COMMON_NAME, rootCASecretName, rootShardCAName } from '../../pki/hierarchy.js';
 import { HTTPS_PORT } from '../common/component.js';
 import { componentLabels } from '../common/labels.js';
+import type { AppliedRelease } from '../release.js';
 
 export interface FrontProxyModel {
   owner: KubeObject;
@@ -26,6 +27,8 @@ export interface FrontProxyModel {
    * which then serves /services/ instead of the root shard.
    */
   virtualWorkspaceURL?: string;
+  /** The RootShard's spec.release as this proxy runs it (already applied to `spec`); recorded on the Deployment. */
+  release?: AppliedRelease;
 }
 
 export function frontProxyNames(m: Pick<FrontProxyModel, 'name' | 'root' | 'internal'>) {

@@ -5,6 +5,7 @@
 import { DEFAULT_ROOT_SHARD_PROXY_REPLICAS, type RootShardSpec } from '../../api/rootshard.js';
 import type { KubeObject } from '../../kube/object.js';
 import { frontProxyNames, frontProxyServiceURL, type FrontProxyModel } from '../frontproxy/model.js';
+import { withRelease, type AppliedRelease } from '../release.js';
 
 export interface RootShardProxyInput {
   /** The RootShard (with apiVersion and kind), which owns everything the proxy is made of. */
@@ -12,6 +13,8 @@ export interface RootShardProxyInput {
   name: string;
   namespace: string;
   spec: RootShardSpec;
+  /** The RootShard's spec.release as the proxy runs it (see rollout-plan.ts). */
+  proxyRelease?: AppliedRelease;
 }
 
 /**
@@ -30,7 +33,8 @@ export function rootShardProxyModel(rs: RootShardProxyInput): FrontProxyModel {
     internal: true,
     root: { name: rs.name, spec: rs.spec },
     serviceAccountPeers: [],
-    spec: {
+    ...(rs.proxyRelease ? { release: rs.proxyRelease } : {}),
+    spec: withRelease({
       rootShard: { ref: { name: rs.name } },
       replicas: p.replicas ?? DEFAULT_ROOT_SHARD_PROXY_REPLICAS,
       image: p.image,
@@ -43,7 +47,7 @@ export function rootShardProxyModel(rs: RootShardProxyInput): FrontProxyModel {
       extraVolumes: p.extraVolumes,
       extraVolumeMounts: p.extraVolumeMounts,
       logging: p.logging,
-    },
+    }, rs.proxyRelease),
   };
 }
 

@@ -6,6 +6,7 @@ import type { CommonShardSpec } from '../../api/shard-common.js';
 import { DEFAULT_CLUSTER_DOMAIN, rootCASecretName, rootShardCAName, type CAName } from '../../pki/hierarchy.js';
 import { federatedCASecretName } from '../federation/objects.js';
 import type { KubeObject } from '../../kube/object.js';
+import type { AppliedRelease } from '../release.js';
 
 export interface ShardModel {
   kind: 'RootShard' | 'Shard';
@@ -25,6 +26,8 @@ export interface ShardModel {
    * VirtualWorkspace's external address). The shard then runs none in-process.
    */
   virtualWorkspaceURL?: string;
+  /** The RootShard's spec.release as this shard runs it (already applied to `spec`); recorded on the Deployment. */
+  release?: AppliedRelease;
 }
 
 export const SECURE_PORT = 6443;
