@@ -11,7 +11,7 @@ import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Deployments, Secrets, Services, type ResourceType } from '../../src/kube/resources.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { builtInPkiRootShard, fixture } from './fixtures.js';
+import { builtInPkiRootShard, fixture, markDeploymentAvailable } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 type Cond = { type: string; status: string; reason: string; message: string };
@@ -20,20 +20,6 @@ const condition = (o: KubeObject | undefined, type: string) =>
 const decode = (s: KubeObject, k: string) => Buffer.from((s.data as Record<string, string>)[k] ?? '', 'base64').toString();
 type PodSpec = { containers: Array<{ args: string[]; command: string[]; volumeMounts: Array<{ name: string; mountPath: string }> }>; volumes: Array<{ name: string; secret?: { secretName: string; items?: unknown[] }; configMap?: { name: string }; emptyDir?: object }> };
 const podSpec = (d: KubeObject) => (d.spec as { template: { spec: PodSpec } }).template.spec;
-
-/** Stand-in for kube-controller-manager's Deployment controller: all replicas up. */
-async function markDeploymentAvailable(client: KubeClient, ns: string, name: string): Promise<void> {
-  const dep = await client.get(Deployments, ns, name);
-  const replicas = (dep.spec as { replicas?: number }).replicas ?? 1;
-  await client.patch(
-    Deployments,
-    ns,
-    name,
-    { status: { observedGeneration: dep.metadata.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas } },
-    'merge',
-    'status',
-  );
-}
 
 const KUBECONFIGS = [
   ['operator.kcp.io_v1alpha1_kubeconfig.yaml', 'kubeconfig-kcp-admin', 'sample-kubeconfig', 'FrontProxy/frontproxy-sample'],
