@@ -25,7 +25,7 @@ node_modules/.installed: package.json package-lock.json
 deps: node_modules/.installed ## install npm dependencies from the lockfile
 
 .PHONY: tools
-tools: ## system tools the tests use (openssl, ip, unshare, mount), installed if missing
+tools: ## system tools the tests use (openssl, ip, unshare, mount, promtool), installed if missing
 	hack/ensure-tools.sh
 
 .PHONY: binaries

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Makes sure the system tools the tests use are there, installing Debian packages if not:
 # openssl (certificates are checked with `openssl verify`), iproute2 (`ip`: the pod runner's network
-# namespaces), util-linux (`unshare`) and mount (bind mounts). Needs root and apt-get to install.
+# namespaces), util-linux (`unshare`), mount (bind mounts) and prometheus (`promtool`: the alert
+# rules' checks and unit tests). Needs root and apt-get to install.
 set -euo pipefail
 
-declare -A pkg=([openssl]=openssl [ip]=iproute2 [unshare]=util-linux [mount]=mount)
+declare -A pkg=([openssl]=openssl [ip]=iproute2 [unshare]=util-linux [mount]=mount [promtool]=prometheus)
 missing=()
 for tool in "${!pkg[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${pkg[$tool]}")

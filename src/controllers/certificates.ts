@@ -11,9 +11,11 @@ import { Secrets } from '../kube/resources.js';
 import type { TlsSecretData } from '../pki/bundle.js';
 import type { PlannedCertificate } from '../pki/hierarchy.js';
 import { issuePlanned } from '../pki/issue.js';
-import { evaluateCertificate } from '../pki/renewal.js';
+import { evaluateCertificate, renewalTime } from '../pki/renewal.js';
+import { parseCertificate } from '../pki/x509.js';
 import { componentLabels, type Component } from '../resources/common/labels.js';
 import { controllerRef } from '../resources/common/owner.js';
+import { recordCertificates, type CertificateObservation } from './certificate-metrics.js';
 import { secretData, type ControllerContext } from './context.js';
 
 export interface BlockedCertificate {
@@ -73,6 +75,12 @@ export async function reconcileCertificates(
   const requeue = (ms: number | undefined) => {
     if (ms !== undefined) out.requeueAfterMs = out.requeueAfterMs === undefined ? ms : Math.min(out.requeueAfterMs, ms);
   };
+  // What each Secret holds after this pass, for the expiry and renewal gauges.
+  const observed: CertificateObservation[] = [];
+  const observeIssued = (plan: PlannedCertificate, certificatePem: string) => {
+    const cert = parseCertificate(certificatePem, `Secret ${plan.secretName} key tls.crt`);
+    observed.push({ secretName: plan.secretName, isCA: plan.isCA, notAfter: cert.notAfter, renewAt: renewalTime(cert, plan.renewBeforeMs) });
+  };
   const lookup = (name: string): TlsSecretData | undefined => out.data.get(name) ?? asTls(secretData(ctx.secrets.getByName(ns, name)));
 
   for (const plan of plans) {
@@ -93,6 +101,9 @@ export async function reconcileCertificates(
       }
     }
     const decision = evaluateCertificate({ desired: plan, secret: current, issuerCertificatePem: issuerSecret?.['tls.crt'], now });
+    if ((decision.action === 'keep' || decision.action === 'blocked') && decision.notAfter && decision.renewAt) {
+      observed.push({ secretName: plan.secretName, isCA: plan.isCA, notAfter: decision.notAfter, renewAt: decision.renewAt });
+    }
     switch (decision.action) {
       case 'keep':
         if (current) out.data.set(plan.secretName, current);
@@ -114,6 +125,7 @@ export async function reconcileCertificates(
           ctx.applier.written(Secrets, await client.create(Secrets, certificateSecret(owner, plan, issued.secretData, component)));
           out.issued.push(plan.secretName);
           out.data.set(plan.secretName, issued.secretData);
+          observeIssued(plan, issued.certificatePem);
         } catch (err) {
           if (!isAlreadyExists(err)) throw err;
           // Someone (an earlier run) created it meanwhile: never overwrite, look again shortly.
@@ -128,10 +140,12 @@ export async function reconcileCertificates(
         await ctx.applier.apply(Secrets, certificateSecret(owner, plan, issued.secretData, component));
         out.renewed.push(plan.secretName);
         out.data.set(plan.secretName, issued.secretData);
+        observeIssued(plan, issued.certificatePem);
         break;
       }
     }
   }
+  recordCertificates(owner, observed);
   return out;
 }
 

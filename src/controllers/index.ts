@@ -3,6 +3,7 @@
 import type { Manager } from '../kube/manager.js';
 import { controllerContext, DEFAULT_SETTINGS, type ControllerContext, type OperatorSettings } from './context.js';
 import { setupCacheServerController } from './cacheserver.js';
+import { watchComponentDeletions } from './component-metrics.js';
 import { setupFrontProxyController } from './frontproxy.js';
 import { setupKubeconfigController } from './kubeconfig.js';
 import { setupRootShardController } from './rootshard.js';
@@ -26,5 +27,6 @@ export function registerControllers(manager: Manager, settings: Partial<Operator
   const full = { ...DEFAULT_SETTINGS, ...settings };
   const ctx = controllerContext(manager, full);
   for (const setup of controllerSetups) setup(manager, full, ctx);
+  watchComponentDeletions(ctx);
   return ctx;
 }

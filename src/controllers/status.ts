@@ -5,6 +5,7 @@
 import type { ResourceType } from '../kube/resources.js';
 import { setConditions, type Condition, type ConditionInput } from '../kube/conditions.js';
 import type { KubeObject } from '../kube/object.js';
+import { recordAvailability } from './component-metrics.js';
 import type { ControllerContext } from './context.js';
 
 export type Phase = 'Provisioning' | 'Running' | 'Deleting' | 'Failed';
@@ -70,7 +71,11 @@ export function buildStatus({ obj, conditions, failure, extra, inProgress }: Sta
   return { ...extra, observedGeneration: gen, phase, conditions: setConditions(kept, all, now) };
 }
 
-/** Writes the status subresource only if it differs from what the object already shows. */
+/**
+ * Writes the status subresource only if it differs from what the object already shows, and exports
+ * its Available condition (kcp_operator_component_available) once written.
+ */
 export async function writeStatus(ctx: ControllerContext, r: ResourceType, obj: KubeObject, status: Record<string, unknown>): Promise<void> {
   await ctx.applier.applyStatus(r, obj, status);
+  recordAvailability(r.kind, obj, status);
 }

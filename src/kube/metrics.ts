@@ -103,3 +103,24 @@ export const leaderStatus = new Gauge({
   labelNames: ['name'] as const,
   registers,
 });
+
+// Operator state alerts need (deploy/monitoring/prometheusrule.yaml). Label values are bounded by
+// the objects that exist: series are removed when their Secret leaves a plan or its owner is deleted.
+export const certificateExpiry = new Gauge({
+  name: 'kcp_operator_certificate_expiry_timestamp_seconds',
+  help: 'notAfter of each certificate Secret the operator manages, as Unix time; ca="true" for CAs',
+  labelNames: ['namespace', 'secret', 'ca'] as const,
+  registers,
+});
+export const certificateRenewal = new Gauge({
+  name: 'kcp_operator_certificate_renewal_timestamp_seconds',
+  help: 'When each certificate Secret is due for renewal (for a CA, which is never renewed automatically: when it must be rotated), as Unix time',
+  labelNames: ['namespace', 'secret', 'ca'] as const,
+  registers,
+});
+export const componentAvailable = new Gauge({
+  name: 'kcp_operator_component_available',
+  help: "1 while the object's Available condition is True, 0 otherwise, per operator.kcp.io object",
+  labelNames: ['namespace', 'kind', 'name'] as const,
+  registers,
+});

@@ -35,6 +35,10 @@ describe('operator process', () => {
       const metrics = await (await fetch(`${base}/metrics`)).text();
       expect(metrics).toContain('# TYPE controller_runtime_reconcile_total counter');
       expect(metrics).toContain('rest_client_requests_total');
+      // The families the alerts in deploy/monitoring/ read (values: monitoring.test.ts).
+      for (const m of ['kcp_operator_certificate_expiry_timestamp_seconds', 'kcp_operator_certificate_renewal_timestamp_seconds', 'kcp_operator_component_available']) {
+        expect(metrics).toContain(`# TYPE ${m} gauge`);
+      }
       const lease = await eventually('lease held', async () => {
         const l = await client.get<KubeObject & { spec: { holderIdentity?: string } }>(Leases, ns, 'kcp-operator-ts');
         return l.spec.holderIdentity ? l : undefined;
