@@ -17,11 +17,6 @@ const root = path.resolve(import.meta.dirname, '../..');
 const read = (f: string) => readFileSync(path.join(root, f), 'utf8');
 export const RUNBOOK_BASE = 'https://github.com/kcp-operator-ts/kcp-operator-ts/blob/main/docs/runbooks/';
 
-/**
- * Metrics defined by modules of another branch (the gradual rollout, issue 15 part 1), read by the
- * rollout alert and panel. Remove them once merged: the last test below says when.
- */
-const PENDING = ['kcp_operator_rollout_stalled', 'kcp_operator_rollout_paused'];
 
 interface Rule {
   alert?: string;
@@ -60,7 +55,7 @@ export async function exportedMetrics(): Promise<Set<string>> {
 }
 
 const unknownIn = (exprs: readonly string[], exported: Set<string>): string[] =>
-  [...new Set(exprs.flatMap(metricNames))].filter((n) => !exported.has(n) && !PENDING.includes(n)).sort();
+  [...new Set(exprs.flatMap(metricNames))].filter((n) => !exported.has(n)).sort();
 
 function promtool(...args: string[]): { status: number | null; output: string } {
   const r = spawnSync('promtool', args, { encoding: 'utf8' });
@@ -178,11 +173,6 @@ describe('the metric name check', () => {
     ]);
     expect(metricNames('a - time() < 7 * 86400 and on (ns) b offset 5m unless ignoring (x) c')).toEqual(['a', 'b', 'c']);
     expect(unknownIn(['sum(rate(kcp_operator_bogus_total[5m])) / process_resident_memory_bytes'], exported)).toEqual(['kcp_operator_bogus_total']);
-  });
-
-  it('still needs its list of metrics from other branches (drop the ones defined here now)', async () => {
-    const exported = await exportedMetrics();
-    expect(PENDING.filter((n) => exported.has(n))).toEqual([]);
   });
 });
 
