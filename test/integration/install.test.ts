@@ -13,7 +13,7 @@ import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Deployments, Namespaces, PodDisruptionBudgets, Secrets, type ResourceType } from '../../src/kube/resources.js';
 import { binaryPath, repoRoot } from '../../local/binaries.js';
-import { renderChart } from '../../local/chart.js';
+import { CHART_DIR, renderChart } from '../../local/chart.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { spawnEntry, type Entry } from '../../local/entry.js';
 import { serviceAccountKubeconfig } from '../../local/install.js';
@@ -296,6 +296,27 @@ describe('install (the Helm chart)', () => {
       expect(op.stderr()).not.toMatch(/forbidden/i);
     } finally {
       await op.stop();
+    }
+  });
+
+  it('installs with `helm install` as the README says (Helm creates the namespace, the chart does not)', async () => {
+    // A control plane of its own: a release's objects must not exist beforehand.
+    const fresh = await startControlPlane({ name: 'install-helm-release', crds: false });
+    try {
+      const helm = (...args: string[]) =>
+        execFileSync(binaryPath('helm'), ['--kubeconfig', fresh.kubeconfigPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const chart = path.join(repoRoot, CHART_DIR);
+      expect(helm('install', 'kcp-operator-ts', chart, '-n', NS, '--create-namespace', '--set', 'namespace.create=false')).toMatch(/STATUS: deployed/);
+      const names = execFileSync(binaryPath('kubectl'), ['--kubeconfig', fresh.kubeconfigPath, 'get', '-n', NS, 'crd,sa,clusterrole,rolebinding,deployment,service', '-o', 'name'], { encoding: 'utf8' });
+      for (const n of ['customresourcedefinition.apiextensions.k8s.io/rootshards.operator.kcp.io', 'serviceaccount/kcp-sync', 'clusterrole.rbac.authorization.k8s.io/kcp-operator-ts', 'rolebinding.rbac.authorization.k8s.io/kcp-sync-writer', 'deployment.apps/kcp-operator', 'service/kcp-operator-metrics']) {
+        expect(names).toContain(n);
+      }
+      // An upgrade changes what the values say, in place.
+      helm('upgrade', 'kcp-operator-ts', chart, '-n', NS, '--set', 'namespace.create=false', '--set', 'logLevel=debug');
+      const args = execFileSync(binaryPath('kubectl'), ['--kubeconfig', fresh.kubeconfigPath, 'get', '-n', NS, 'deployment', 'kcp-operator', '-o', 'jsonpath={.spec.template.spec.containers[0].args}'], { encoding: 'utf8' });
+      expect(JSON.parse(args)).toContain('--log-level=debug');
+    } finally {
+      await fresh.stop();
     }
   });
 });
