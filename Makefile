@@ -44,8 +44,9 @@ check: deps ## typecheck and lint
 	npx eslint .
 
 .PHONY: crds
-crds: deps ## regenerate crds/ from src/api
+crds: deps ## regenerate crds/ from src/api (and the Helm chart's copies)
 	npx tsx hack/gen-crds.ts
+	npx tsx hack/gen-chart.ts
 
 .PHONY: chart
 chart: deps ## copy crds/ and deploy/monitoring/ into the Helm chart (deploy/helm/kcp-operator-ts)
