@@ -143,6 +143,19 @@ describe('the Helm chart', () => {
     expect(JSON.parse(cm.data['kcp-operator-ts.json'] ?? '')).toEqual(JSON.parse(readFileSync(path.join(chart, 'files/grafana-dashboard.json'), 'utf8')));
   });
 
+  it('documents every value in the chart\'s README', () => {
+    const readme = readFileSync(path.join(chart, 'README.md'), 'utf8');
+    const documented = new Set([...readme.matchAll(/^\|([^|]*)\|/gm)].flatMap((m) => [...(m[1] ?? '').matchAll(/`([\w.]+)`/g)].map((n) => n[1])));
+    // A value counts as documented when it or an object above it has a row (resources are one row).
+    const leaves = (o: unknown, prefix: string): string[] =>
+      o !== null && typeof o === 'object' && !Array.isArray(o) && Object.keys(o).length > 0
+        ? Object.entries(o).flatMap(([k, v]) => leaves(v, prefix ? `${prefix}.${k}` : k))
+        : [prefix];
+    const values = parse(readFileSync(path.join(chart, 'values.yaml'), 'utf8')) as unknown;
+    const undocumented = leaves(values, '').filter((p) => !p.split('.').some((_, i, parts) => documented.has(parts.slice(0, i + 1).join('.'))));
+    expect(undocumented).toEqual([]);
+  });
+
   it('holds copies equal to their sources (crds/, deploy/monitoring/), and no stale CRD', () => {
     const copies = chartCopies();
     expect(copies.filter((c) => c.source.startsWith('crds/')).length).toBe(readdirSync(path.join(repoRoot, 'crds')).filter((f) => f.endsWith('.yaml')).length);
