@@ -15,7 +15,7 @@ report = --reporter=default --reporter=json --outputFile.json=$(REPORTS)/$(1).js
 
 .PHONY: help
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -29,10 +29,10 @@ tools: ## system tools the tests use (openssl, ip, unshare, mount, promtool), in
 	hack/ensure-tools.sh
 
 .PHONY: binaries
-binaries: ## build etcd, kube-apiserver, kubectl, kcp, kcp-front-proxy and cache-server (cached)
+binaries: ## build etcd, kube-apiserver, kubectl, kcp, kcp-front-proxy, cache-server and helm (cached)
 	@# kcp: KCP_BIN_DIR (prebuilt), KCP_SOURCE_DIR (a checkout) or the module proxy with
 	@# KCP_THIRD_PARTY_DIR for what it refuses; a failure names every option (README: Test binaries).
-	hack/build-binaries.sh etcd kubernetes kcp
+	hack/build-binaries.sh etcd kubernetes kcp helm
 
 .PHONY: build
 build: deps ## compile TypeScript to dist/
@@ -44,8 +44,13 @@ check: deps ## typecheck and lint
 	npx eslint .
 
 .PHONY: crds
-crds: deps ## regenerate crds/ from src/api
+crds: deps ## regenerate crds/ from src/api (and the Helm chart's copies)
 	npx tsx hack/gen-crds.ts
+	npx tsx hack/gen-chart.ts
+
+.PHONY: chart
+chart: deps ## copy crds/ and deploy/monitoring/ into the Helm chart (deploy/helm/kcp-operator-ts)
+	npx tsx hack/gen-chart.ts
 
 .PHONY: test-unit
 test-unit: deps tools binaries ## unit tests (pure code; one parses with the real kubectl)

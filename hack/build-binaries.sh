@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the third-party test binaries (etcd, kube-apiserver, kubectl, kcp, kcp-front-proxy,
-# cache-server, virtual-workspaces) from the Go module proxy, through wrapper modules generated here at build time.
+# cache-server, virtual-workspaces, helm) from the Go module proxy, through wrapper modules generated here at build time.
 # No third-party source is committed. Idempotent: a binary already in the cache costs nothing.
 # Safe to interrupt: each build runs in a scratch directory and is moved into place atomically.
 #
-#   hack/build-binaries.sh [etcd|kubernetes|kcp ...]   (default: all)
+#   hack/build-binaries.sh [etcd|kubernetes|kcp|helm ...]   (default: all)
 #   hack/build-binaries.sh --print-dir                 prints the cache directory and exits
 #
 # Output: $BIN_CACHE/<component>-<version>/<binary>; BIN_CACHE defaults to
@@ -220,15 +220,36 @@ build_kcp() {
   on_die=
 }
 
+# helm renders and lints the chart in deploy/helm (tests only; the operator never runs it).
+# The ldflags mirror helm's own Makefile: its version, and the Kubernetes version it assumes for
+# .Capabilities.KubeVersion and `helm lint`, taken from the client-go it is built against.
+build_helm() {
+  local json kube p
+  # Cached: done, without asking the module proxy for helm's go.mod (works offline).
+  if [[ -x "$BIN_CACHE/helm-$HELM_VERSION/helm" ]]; then log "helm $HELM_VERSION: cached in $BIN_CACHE/helm-$HELM_VERSION"; return 0; fi
+  json=$(upstream_gomod_json helm.sh/helm/v3 "$HELM_VERSION")
+  kube=$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$scratch/upstream.mod" | head -n1)
+  [[ -n "$kube" ]] || die "helm $HELM_VERSION: no k8s.io/client-go requirement in its go.mod"
+  local v=helm.sh/helm/v3/internal/version ldflags="-s -w"
+  ldflags+=" -X $v.version=$HELM_VERSION -X $v.metadata= -X $v.gitTreeState=clean"
+  for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    ldflags+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$kube"
+  done
+  GODEBUG_LINE=$(grep -m1 '^godebug' "$scratch/upstream.mod" || true) \
+  build helm "$HELM_VERSION" helm.sh/helm/v3 "$GO_MIN_VERSION" "" "$ldflags" \
+    "helm.sh/helm/v3/cmd/helm:helm"
+}
+
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 targets=("$@")
-(( ${#targets[@]} )) || targets=(etcd kubernetes kcp)
+(( ${#targets[@]} )) || targets=(etcd kubernetes kcp helm)
 for t in "${targets[@]}"; do
   case "$t" in
     etcd) build_etcd ;;
     kubernetes) build_kubernetes ;;
     kcp) build_kcp ;;
-    *) die "unknown component '$t' (want etcd, kubernetes or kcp)" ;;
+    helm) build_helm ;;
+    *) die "unknown component '$t' (want etcd, kubernetes, kcp or helm)" ;;
   esac
 done

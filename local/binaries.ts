@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export type BinaryName = 'etcd' | 'kube-apiserver' | 'kubectl' | 'kcp' | 'kcp-front-proxy' | 'cache-server' | 'virtual-workspaces';
+export type BinaryName = 'etcd' | 'kube-apiserver' | 'kubectl' | 'kcp' | 'kcp-front-proxy' | 'cache-server' | 'virtual-workspaces' | 'helm';
 
 const COMPONENT: Record<BinaryName, { component: string; versionKey: string }> = {
   etcd: { component: 'etcd', versionKey: 'ETCD_VERSION' },
@@ -17,6 +17,8 @@ const COMPONENT: Record<BinaryName, { component: string; versionKey: string }> =
   'cache-server': { component: 'kcp', versionKey: 'KCP_VERSION' },
   // kcp's standalone virtual-workspace server: what a VirtualWorkspace runs as `/virtual-workspaces`.
   'virtual-workspaces': { component: 'kcp', versionKey: 'KCP_VERSION' },
+  // Renders and lints the chart in deploy/helm (tests only).
+  helm: { component: 'helm', versionKey: 'HELM_VERSION' },
 };
 
 let versionsCache: Record<string, string> | undefined;

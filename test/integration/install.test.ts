@@ -1,18 +1,24 @@
 // deploy/ installs server-side (dry run and for real), and the operator runs under the
 // ServiceAccount with exactly deploy/'s RBAC: a topology converges, and taking away any one of a
 // sample of rules breaks something. Runs on its own control plane (it installs cluster-wide RBAC).
+// The Helm chart gets the same treatment on a second control plane: rendered with `helm template`,
+// applied server-side, the standard topology converges under the chart's ServiceAccount and RBAC.
+// No kubelet runs the installed Deployment: the operator runs as a local process with the token of
+// the installed ServiceAccount, which is what the Pod would hold.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RootShards, Shards } from '../../src/controllers/context.js';
+import { FrontProxies, Kubeconfigs, RootShards, Shards } from '../../src/controllers/context.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Deployments, Namespaces, PodDisruptionBudgets, Secrets, type ResourceType } from '../../src/kube/resources.js';
 import { binaryPath, repoRoot } from '../../local/binaries.js';
+import { CHART_DIR, renderChart } from '../../local/chart.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { spawnEntry, type Entry } from '../../local/entry.js';
 import { serviceAccountKubeconfig } from '../../local/install.js';
 import { freePort } from '../../local/ports.js';
+import { builtInPkiRootShard, fixture } from './fixtures.js';
 import { eventually } from './helpers.js';
 
 const NS = 'kcp-operator-system';
@@ -22,6 +28,20 @@ type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
 
 function kubectl(cp: ControlPlane, ...args: string[]): string {
   return execFileSync(binaryPath('kubectl'), ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Waits until every CRD is Established. */
+function waitForCrds(cp: ControlPlane): void {
+  // kubectl wait errors out ("accessor error") while a new CRD has no conditions yet: retry that.
+  for (let i = 0; ; i++) {
+    try {
+      kubectl(cp, 'wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all');
+      return;
+    } catch (err) {
+      if (i >= 50 || !/accessor error/.test(String((err as { stderr?: string }).stderr ?? err))) throw err;
+      execFileSync('sleep', ['0.1']);
+    }
+  }
 }
 
 function runOperator(kubeconfig: string, port: number, entry: Entry = 'src/main.ts', extra: string[] = []) {
@@ -82,16 +102,7 @@ describe('install (deploy/)', () => {
     expect(() => kubectl(cp, 'get', 'crd', 'rootshards.operator.kcp.io')).toThrow(); // nothing was written
     const real = kubectl(cp, 'apply', '--server-side', '-k', path.join(repoRoot, 'deploy'));
     expect(real).toMatch(/clusterrole\.rbac\.authorization\.k8s\.io\/kcp-operator-ts serverside-applied/);
-    // kubectl wait errors out ("accessor error") while a new CRD has no conditions yet: retry that.
-    for (let i = 0; ; i++) {
-      try {
-        kubectl(cp, 'wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all');
-        break;
-      } catch (err) {
-        if (i >= 50 || !/accessor error/.test(String((err as { stderr?: string }).stderr ?? err))) throw err;
-        execFileSync('sleep', ['0.1']);
-      }
-    }
+    waitForCrds(cp);
     const dep = JSON.parse(kubectl(cp, 'get', '-n', NS, 'deployment', 'kcp-operator', '-o', 'json')) as { spec: { template: { spec: { containers: Array<{ name: string }> } } } };
     expect(dep.spec.template.spec.containers.map((c) => c.name)).toEqual(['operator', 'sync']);
   });
@@ -236,6 +247,76 @@ describe('install (deploy/)', () => {
     } finally {
       await sidecar.stop();
       await admin.apply(ClusterRoles, strip(reader.rules), 'install-test');
+    }
+  });
+});
+
+describe('install (the Helm chart)', () => {
+  let cp: ControlPlane;
+  let admin: KubeClient;
+  beforeAll(async () => {
+    cp = await startControlPlane({ name: 'install-helm', crds: false });
+    admin = await cp.client('install-helm-test');
+  });
+  afterAll(async () => {
+    admin?.close();
+    await cp?.stop();
+  });
+
+  it('applies the rendered chart server-side; the standard topology converges under the chart\'s ServiceAccount and RBAC', async () => {
+    // `helm template | kubectl apply --server-side -f -`, the namespace and CRDs included; nothing
+    // from deploy/ is applied to this control plane, so every right the operator has is the chart's.
+    const applied = execFileSync(binaryPath('kubectl'), ['--kubeconfig', cp.kubeconfigPath, 'apply', '--server-side', '-f', '-'], {
+      input: renderChart(NS),
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    expect(applied).toMatch(/namespace\/kcp-operator-system serverside-applied/);
+    expect(applied).toMatch(/clusterrole\.rbac\.authorization\.k8s\.io\/kcp-operator-ts serverside-applied/);
+    expect(applied).toMatch(/deployment\.apps\/kcp-operator serverside-applied/);
+    waitForCrds(cp);
+
+    const ns = 'topo';
+    await admin.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    const op = runOperator(await serviceAccountKubeconfig(cp, admin, 'kcp-operator'), await freePort());
+    try {
+      // kcp-operator's samples: RootShard (built-in PKI), Shard, FrontProxy, the admin Kubeconfig.
+      await admin.create(RootShards, builtInPkiRootShard(ns));
+      await admin.create(Shards, fixture('operator.kcp.io_v1alpha1_shard.yaml', ns));
+      await admin.create(FrontProxies, fixture('operator.kcp.io_v1alpha1_frontproxy.yaml', ns));
+      await admin.create(Kubeconfigs, fixture('operator.kcp.io_v1alpha1_kubeconfig.yaml', ns));
+      await eventually('standard topology converged', async () => {
+        for (const d of ['shard-sample-kcp', 'secondary-shard-shard-kcp', 'frontproxy-sample-front-proxy']) await admin.get(Deployments, ns, d);
+        for (const s of ['shard-sample-ca', 'secondary-shard-server', 'shard-sample-frontproxy-sample-server', 'sample-kubeconfig']) await admin.get(Secrets, ns, s);
+        const kc = await admin.get(Kubeconfigs, ns, 'kubeconfig-kcp-admin');
+        const rs = await admin.get(RootShards, ns, 'shard-sample');
+        const certs = (rs.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions?.find((c) => c.type === 'CertificatesReady');
+        return (kc.status as { phase?: string } | undefined)?.phase === 'Ready' && certs?.status === 'True';
+      }, 60_000);
+      expect(op.stderr()).not.toMatch(/forbidden/i);
+    } finally {
+      await op.stop();
+    }
+  });
+
+  it('installs with `helm install` as the README says (Helm creates the namespace, the chart does not)', async () => {
+    // A control plane of its own: a release's objects must not exist beforehand.
+    const fresh = await startControlPlane({ name: 'install-helm-release', crds: false });
+    try {
+      const helm = (...args: string[]) =>
+        execFileSync(binaryPath('helm'), ['--kubeconfig', fresh.kubeconfigPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const chart = path.join(repoRoot, CHART_DIR);
+      expect(helm('install', 'kcp-operator-ts', chart, '-n', NS, '--create-namespace', '--set', 'namespace.create=false')).toMatch(/STATUS: deployed/);
+      const names = execFileSync(binaryPath('kubectl'), ['--kubeconfig', fresh.kubeconfigPath, 'get', '-n', NS, 'crd,sa,clusterrole,rolebinding,deployment,service', '-o', 'name'], { encoding: 'utf8' });
+      for (const n of ['customresourcedefinition.apiextensions.k8s.io/rootshards.operator.kcp.io', 'serviceaccount/kcp-sync', 'clusterrole.rbac.authorization.k8s.io/kcp-operator-ts', 'rolebinding.rbac.authorization.k8s.io/kcp-sync-writer', 'deployment.apps/kcp-operator', 'service/kcp-operator-metrics']) {
+        expect(names).toContain(n);
+      }
+      // An upgrade changes what the values say, in place.
+      helm('upgrade', 'kcp-operator-ts', chart, '-n', NS, '--set', 'namespace.create=false', '--set', 'logLevel=debug');
+      const args = execFileSync(binaryPath('kubectl'), ['--kubeconfig', fresh.kubeconfigPath, 'get', '-n', NS, 'deployment', 'kcp-operator', '-o', 'jsonpath={.spec.template.spec.containers[0].args}'], { encoding: 'utf8' });
+      expect(JSON.parse(args)).toContain('--log-level=debug');
+    } finally {
+      await fresh.stop();
     }
   });
 });

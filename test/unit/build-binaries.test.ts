@@ -28,14 +28,27 @@ function cacheWith(bins: string[]): string {
   return dir;
 }
 
-function buildKcp(binCache: string) {
+function buildKcp(binCache: string, component = 'kcp') {
   const modCache = mkdtempSync(path.join(os.tmpdir(), 'gomodcache-'));
   scratch.push(modCache);
   const env: NodeJS.ProcessEnv = { ...process.env, BIN_CACHE: binCache, GOPROXY: 'off', GOMODCACHE: modCache, GOFLAGS: '' };
   delete env.KCP_BIN_DIR;
   delete env.KCP_SOURCE_DIR;
-  const r = spawnSync('bash', [path.join(repoRoot, 'hack/build-binaries.sh'), 'kcp'], { env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('bash', [path.join(repoRoot, 'hack/build-binaries.sh'), component], { env, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stderr: r.stderr };
+}
+
+/** A scratch cache holding a stub helm at the pinned version, or nothing. */
+function cacheWithHelm(present: boolean): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bin-cache-'));
+  scratch.push(dir);
+  if (present) {
+    const helmDir = path.join(dir, `helm-${versions().HELM_VERSION}`);
+    mkdirSync(helmDir, { recursive: true });
+    writeFileSync(path.join(helmDir, 'helm'), '#!/bin/sh\n');
+    chmodSync(path.join(helmDir, 'helm'), 0o755);
+  }
+  return dir;
 }
 
 const hasGo = spawnSync('go', ['version']).status === 0;
@@ -52,6 +65,23 @@ describe.skipIf(!hasGo)('hack/build-binaries.sh kcp', () => {
     expect(r.stderr).not.toContain('cached in');
     // It went on to build: the switched-off module proxy is where it stopped.
     expect(r.stderr).toMatch(/module proxy/);
+    expect(r.code).not.toBe(0);
+  });
+});
+
+// helm (for the chart's tests) is one more component, cached like the others: "install Helm from
+// a registry package", i.e. helm.sh/helm/v3/cmd/helm from the Go module proxy, never a download.
+describe.skipIf(!hasGo)('hack/build-binaries.sh helm', () => {
+  it('takes a cached helm at the pinned version as built', () => {
+    const r = buildKcp(cacheWithHelm(true), 'helm');
+    expect(r.stderr).toContain(`helm ${versions().HELM_VERSION}: cached in`);
+    expect(r.code).toBe(0);
+  });
+
+  it('builds helm from the Go module proxy when the cache has none', () => {
+    const r = buildKcp(cacheWithHelm(false), 'helm');
+    expect(r.stderr).not.toContain('cached in');
+    expect(r.stderr).toContain(`helm.sh/helm/v3@${versions().HELM_VERSION}`);
     expect(r.code).not.toBe(0);
   });
 });
