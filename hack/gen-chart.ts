@@ -2,6 +2,7 @@
 // nothing in deploy/helm/kcp-operator-ts/crds or files/ is edited by hand:
 //   crds/operator.kcp.io_*.yaml              -> <chart>/crds/ (stale copies removed)
 //   deploy/monitoring/prometheusrule.yaml    -> <chart>/files/prometheusrule.yaml
+//   deploy/monitoring/servicemonitor.yaml    -> <chart>/files/servicemonitor.yaml
 //   deploy/monitoring/grafana-dashboard.json -> <chart>/files/grafana-dashboard.json
 // A monitoring source that does not exist (yet) leaves the chart's file alone.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { CHART_DIR } from '../local/chart.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CRD_PREFIX = 'operator.kcp.io_';
-const MONITORING = ['prometheusrule.yaml', 'grafana-dashboard.json'];
+const MONITORING = ['prometheusrule.yaml', 'servicemonitor.yaml', 'grafana-dashboard.json'];
 
 /** Each copy the chart holds, as repository-relative paths; `present` is false for a missing source. */
 export function chartCopies(): Array<{ source: string; target: string; present: boolean }> {

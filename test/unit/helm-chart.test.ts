@@ -45,7 +45,7 @@ function expectSameObjects(rendered: Obj[], reference: Obj[]): void {
 describe('the Helm chart', () => {
   it('passes helm lint --strict, with default values and with every option on', () => {
     expect(helm('lint', '--strict', chart)).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
-    const all = ['monitoring.prometheusRule.enabled=true', 'monitoring.dashboard.enabled=true', 'sync.writeScope=cluster', 'logLevel=debug', 'leaderElection.namespace=leases'];
+    const all = ['monitoring.prometheusRule.enabled=true', 'monitoring.serviceMonitor.enabled=true', 'monitoring.dashboard.enabled=true', 'sync.writeScope=cluster', 'logLevel=debug', 'leaderElection.namespace=leases'];
     expect(helm('lint', '--strict', chart, ...all.flatMap((s) => ['--set', s]))).toMatch(/0 chart\(s\) failed/);
   });
 
@@ -141,6 +141,12 @@ describe('the Helm chart', () => {
     const cm = objs.find((o) => o.kind === 'ConfigMap') as Obj & { data: Record<string, string> };
     expect(cm.metadata).toMatchObject({ namespace: NS, labels: { grafana_dashboard: '1' } });
     expect(JSON.parse(cm.data['kcp-operator-ts.json'] ?? '')).toEqual(JSON.parse(readFileSync(path.join(chart, 'files/grafana-dashboard.json'), 'utf8')));
+  });
+
+  it('with every monitoring value on, renders exactly what `kubectl kustomize deploy/overlays/monitoring` renders', () => {
+    const rendered = renderChart('monitoring.prometheusRule.enabled=true', 'monitoring.serviceMonitor.enabled=true', 'monitoring.dashboard.enabled=true');
+    expectSameObjects(rendered, kustomize('deploy/overlays/monitoring'));
+    expect(rendered.map((o) => o.kind)).toEqual(expect.arrayContaining(['PrometheusRule', 'ServiceMonitor', 'ConfigMap']));
   });
 
   it('documents every value in the chart\'s README', () => {
