@@ -10,7 +10,7 @@ import type { KubeClient } from '../../src/kube/client.js';
 import { registry } from '../../src/kube/metrics.js';
 import { Deployments, Secrets } from '../../src/kube/resources.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { builtInPkiRootShard } from './fixtures.js';
+import { builtInPkiRootShard, markDeploymentAvailable } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 const RS = 'shard-sample';
@@ -66,17 +66,8 @@ describe('monitoring metrics', () => {
     const available = async () =>
       (await scrape(ns)).find((x) => x.name === 'kcp_operator_component_available' && x.labels.kind === 'RootShard' && x.labels.name === RS)?.value;
     await eventually('available 0', async () => (await available()) === 0, 60_000);
-    const dep = await eventually('Deployment', () => client.get(Deployments, ns, `${RS}-kcp`), 30_000);
-    const replicas = (dep.spec as { replicas?: number }).replicas ?? 1;
-    // Stand-in for kube-controller-manager: every replica is up.
-    await client.patch(
-      Deployments,
-      ns,
-      `${RS}-kcp`,
-      { status: { observedGeneration: dep.metadata.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas } },
-      'merge',
-      'status',
-    );
+    await eventually('Deployment', () => client.get(Deployments, ns, `${RS}-kcp`), 30_000);
+    await markDeploymentAvailable(client, ns, `${RS}-kcp`);
     await eventually('available 1', async () => (await available()) === 1, 60_000);
   });
 

@@ -12,7 +12,7 @@ import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Deployments, Events, Secrets, Services } from '../../src/kube/resources.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { builtInPkiRootShard, fixture } from './fixtures.js';
+import { builtInPkiRootShard, fixture, markDeploymentAvailable } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 type Cond = { type: string; status: string; reason: string; message: string };
@@ -75,17 +75,7 @@ describe('RootShard internal proxy', () => {
   });
 
   it('turns ProxyAvailable when the proxy Deployment is available', async () => {
-    // Stand-in for kube-controller-manager: report the Deployment's replicas as available.
-    const dep = await client.get(Deployments, ns, PROXY);
-    const replicas = (dep.spec as { replicas: number }).replicas;
-    await client.patch(
-      Deployments,
-      ns,
-      PROXY,
-      { status: { observedGeneration: dep.metadata.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas } },
-      'merge',
-      'status',
-    );
+    await markDeploymentAvailable(client, ns, PROXY);
     const rs = await proxyCondition('ReplicasUp');
     expect(condition(rs, 'ProxyAvailable')?.status).toBe('True');
     expect((rs.status as { observedGeneration: number }).observedGeneration).toBe(rs.metadata.generation);

@@ -9,7 +9,7 @@ import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Deployments, Secrets, Services, Events } from '../../src/kube/resources.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
-import { builtInPkiRootShard, fixture } from './fixtures.js';
+import { builtInPkiRootShard, fixture, markDeploymentAvailable } from './fixtures.js';
 import { startOperator, type RunningOperator } from './operator.js';
 
 type Cond = { type: string; status: string; reason: string; message: string };
@@ -123,17 +123,7 @@ describe('RootShard and Shard', () => {
     });
 
     it('turns Available when the Deployment is available', async () => {
-      // Stand-in for kube-controller-manager: report the Deployment's replicas as available.
-      const dep = await client.get(Deployments, ns, 'shard-sample-kcp');
-      const replicas = (dep.spec as { replicas?: number }).replicas ?? 1;
-      await client.patch(
-        Deployments,
-        ns,
-        'shard-sample-kcp',
-        { status: { observedGeneration: dep.metadata.generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas } },
-        'merge',
-        'status',
-      );
+      await markDeploymentAvailable(client, ns, 'shard-sample-kcp');
       const rs = await eventually('Available', async () => {
         const o = await client.get(RootShards, ns, 'shard-sample');
         return condition(o, 'Available')?.status === 'True' ? o : undefined;
