@@ -152,6 +152,20 @@ describe('planRollout', () => {
     expect(w.get('FrontProxy/fp').live).toBe('r1');
   });
 
+  it('a component that passed its gate stays Updated when it later turns unavailable or restarts', () => {
+    const w = new World(SETTINGS);
+    w.step();
+    w.target('r2');
+    w.step();
+    w.pass(); // root Updated, a told to move
+    w.unhealthy.add('RootShard/root');
+    w.get('RootShard/root').restarts = 3;
+    w.step(1_000);
+    w.step(600_000);
+    expect(w.state('RootShard/root')).toBe('Updated');
+    expect(w.status?.state).not.toBe('Stalled');
+  });
+
   it('a container restart before the soak ends fails the gate', () => {
     const w = new World(SETTINGS);
     w.step();

@@ -100,6 +100,9 @@ export function planRollout(
       if (!settings.paused) return { ...at, state: 'Failed', since: p.since, reason: p.reason, message: p.message };
       p = { kind: p.kind, name: p.name, state: 'Updating', since: iso };
     }
+    // Passed its gate: what becomes of it later is its own Available condition (and alert), not
+    // this rollout's; it is not judged again for the same target.
+    if (p?.state === 'Updated') return { ...at, state: 'Updated' };
     // Restarts count from the first time it was healthy at the target, through readiness blips.
     const baseline = p?.restarts;
     if (baseline !== undefined && o.restarts > baseline && !settings.paused) {
@@ -120,7 +123,7 @@ export function planRollout(
     }
     // Available at the target. Already judged, never moved (it ran the target all along), found so
     // without a status, or new: nothing to soak.
-    if (isNew || !p || p.state === 'Updated' || p.state === 'Pending' || settings.soakMs <= 0) return { ...at, state: 'Updated' };
+    if (isNew || !p || p.state === 'Pending' || settings.soakMs <= 0) return { ...at, state: 'Updated' };
     const soakStart = p.state === 'Soaking' ? since(p.since) : iso;
     const left = Date.parse(soakStart) + settings.soakMs - t;
     if (left <= 0) return { ...at, state: 'Updated' };

@@ -133,6 +133,8 @@ describe('gradual release rollout on real kcp', () => {
 
   it('a shard whose etcd is gone fails its gate: the rollout stops there, names it, and touches nothing further', async () => {
     await stack.kubectl(['-n', NS, 'scale', 'deployment/etcd-a', '--replicas=0']);
+    // kcp's /readyz checks etcd: the shard turns unavailable on its own first.
+    await stack.kubectl(['-n', NS, 'wait', '--for=condition=Available=False', '--timeout=180s', 'shard/a']);
     const from = renders.length;
     await setRelease('v0.32.5', { soakSeconds: 5, progressDeadlineSeconds: 90 });
     const r = await waitRollout('Stalled', 'v0.32.5');
