@@ -30,8 +30,9 @@ function etcd(name: string): KubeObject[] {
 describe('gradual release rollout on real kcp', () => {
   let stack: LocalStack;
   let watcher: NodeJS.Timeout | undefined;
-  /** `deployment@tag`, in the order the Deployments were first seen rendering each tag, with what was Available then. */
+  /** `deployment@tag` each time a Deployment was seen rendering a new tag, in order, with what was Available then. */
   const renders: Array<{ at: string; availableBefore: string[] }> = [];
+  const lastTag = new Map<string, string>();
 
   const rootShard = async () => stack.admin.get(RootShards, NS, 'root');
   const rollout = async () => ((await rootShard()).status as { rollout?: RolloutStatus } | undefined)?.rollout;
@@ -93,8 +94,11 @@ describe('gradual release rollout on real kcp', () => {
         const deps = (await stack.admin.list(Deployments, { namespace: NS })).items.filter((d) => d.metadata.annotations?.['operator.kcp.io/release']);
         const available = deps.filter(availableAt).map((d) => `${d.metadata.name ?? ''}@${tagOf(d)}`);
         for (const d of deps) {
-          const at = `${d.metadata.name ?? ''}@${tagOf(d)}`;
-          if (!renders.some((r) => r.at === at)) renders.push({ at, availableBefore: available.filter((a) => a !== at) });
+          const name = d.metadata.name ?? '';
+          if (lastTag.get(name) === tagOf(d)) continue;
+          lastTag.set(name, tagOf(d));
+          const at = `${name}@${tagOf(d)}`;
+          renders.push({ at, availableBefore: available.filter((a) => a !== at) });
         }
       })()
         .catch(() => undefined)
