@@ -100,6 +100,13 @@ const idleSince = new Date();
 await new Promise((r) => setTimeout(r, idleSeconds * 1000));
 const idle = total(await writes(idleSince));
 const rssMiB = rss();
+const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+const reconcileLine = (c: string) => {
+  const sum = Number(new RegExp(`controller_runtime_reconcile_time_seconds_sum\\{controller="${c}"\\} (\\S+)`).exec(metrics)?.[1] ?? NaN);
+  const count = Number(new RegExp(`controller_runtime_reconcile_time_seconds_count\\{controller="${c}"\\} (\\S+)`).exec(metrics)?.[1] ?? NaN);
+  return `${c} ${count} reconciles, mean ${((sum / count) * 1000).toFixed(0)} ms`;
+};
+const reconciles = ['rootshard', 'shard', 'frontproxy'].map(reconcileLine).join('; ');
 standIn = false;
 await standInLoop;
 operator.kill('SIGTERM');
@@ -124,6 +131,8 @@ const section = [
   `| all operator writes for the rollout (audit log) | ${total(rolloutWrites)} |`,
   `| operator writes during ${idleSeconds} s idle after | ${idle} |`,
   `| operator RSS at the end | ${rssMiB.toFixed(0)} MiB |`,
+  '',
+  `Reconciles over the whole run (install, rollout, idle): ${reconciles}.`,
   '',
   `Writes for the rollout by verb and resource: ${[...rolloutWrites].sort().map(([k, v]) => `${k} ×${v}`).join(', ')}.`,
   '',
