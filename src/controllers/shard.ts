@@ -12,7 +12,7 @@ import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
 import { LABEL_CACHE_SERVER, LABEL_ROOTSHARD, LABEL_SHARD, shardCertificates } from '../pki/hierarchy.js';
 import { baseURL, deploymentName } from '../resources/shard/model.js';
 import { withRelease } from '../resources/release.js';
-import { releaseFor } from './rollout.js';
+import { grantsOf, releaseFor } from './rollout.js';
 import { reconcileCertificates } from './certificates.js';
 import { certificatesCondition, rootShardRefConditions } from './component-status.js';
 import { controllerContext, Shards, type ControllerContext, type OperatorSettings } from './context.js';
@@ -23,7 +23,7 @@ import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 import { reconcileFederatedShard } from './federation-shard.js';
-import { configMapInformer, podDisruptionBudgetInformer } from './watches.js';
+import { configMapInformer, podDisruptionBudgetInformer, specOrDeletionChanged, watchMappedWhen } from './watches.js';
 import { watchKcpVirtualWorkspaces } from './virtualworkspace.js';
 import { responseConfigMapName } from '../federation/protocol.js';
 
@@ -123,7 +123,10 @@ export function setupShardController(manager: Manager, settings: OperatorSetting
   for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
   ctx.shards.addIndex('rootShard', (s) => (rootOf(s) ? [`${s.metadata.namespace}/${rootOf(s)}`] : []));
   const shardsOfRoot = (ns: string | undefined, rs: string) => ctx.shards.byIndex('rootShard', `${ns}/${rs}`).map(objectKey);
-  c.watchMapped(ctx.rootShards, (rs) => shardsOfRoot(rs.metadata.namespace, rs.metadata.name ?? ''));
+  // The RootShard's spec and existence, and its rollout telling shards to move; not the rest of its
+  // status, which every step of a rollout writes (waking every shard for each would make a rollout
+  // cost O(shards) reconciles per step).
+  watchMappedWhen(c, ctx.rootShards, (o, n) => specOrDeletionChanged(o, n) || grantsOf(o) !== grantsOf(n), (rs) => shardsOfRoot(rs.metadata.namespace, rs.metadata.name ?? ''));
   // The root's CA Secrets appearing or changing (they carry the rootshard label, not an owner).
   c.watchMapped(ctx.secrets, (s) => {
     const rs = s.metadata.labels?.[LABEL_ROOTSHARD];
