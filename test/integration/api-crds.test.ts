@@ -99,7 +99,7 @@ describe('kubectl explain', () => {
 });
 
 describe('printer columns and status', () => {
-  it('shows Hostname, Phase and Available, and kubectl wait --for=condition=Available works', async () => {
+  it('shows Hostname, Phase, Available and Rollout, and kubectl wait --for=condition=Available works', async () => {
     const kubeconfig = inject('kubeconfigPath');
     const ns = `api-columns-${randomBytes(3).toString('hex')}`;
     await ok(kubeconfig, ['create', 'namespace', ns]);
@@ -141,7 +141,7 @@ describe('printer columns and status', () => {
 
     const table = await ok(kubeconfig, ['get', '-n', ns, 'rootshards']);
     const [header, row] = table.trim().split('\n');
-    expect(header?.split(/\s+/)).toEqual(['NAME', 'HOSTNAME', 'PHASE', 'AVAILABLE', 'AGE']);
+    expect(header?.split(/\s+/)).toEqual(['NAME', 'HOSTNAME', 'PHASE', 'AVAILABLE', 'ROLLOUT', 'AGE']);
     expect(row?.split(/\s+/).slice(0, 4)).toEqual(['root', 'kcp.example.com', 'Running', 'True']);
 
     const waited = await kubectlWith(kubeconfig, [
