@@ -12,7 +12,7 @@ import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
 import { LABEL_CACHE_SERVER, LABEL_ROOTSHARD, LABEL_SHARD, shardCertificates } from '../pki/hierarchy.js';
 import { baseURL, deploymentName } from '../resources/shard/model.js';
 import { withRelease } from '../resources/release.js';
-import { releaseFor } from './rollout.js';
+import { grantsOf, releaseFor } from './rollout.js';
 import { reconcileCertificates } from './certificates.js';
 import { certificatesCondition, rootShardRefConditions } from './component-status.js';
 import { controllerContext, Shards, type ControllerContext, type OperatorSettings } from './context.js';
@@ -23,7 +23,7 @@ import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
 import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 import { reconcileFederatedShard } from './federation-shard.js';
-import { configMapInformer, podDisruptionBudgetInformer } from './watches.js';
+import { configMapInformer, podDisruptionBudgetInformer, specOrDeletionChanged, watchMappedWhen } from './watches.js';
 import { watchKcpVirtualWorkspaces } from './virtualworkspace.js';
 import { responseConfigMapName } from '../federation/protocol.js';
 
@@ -114,6 +114,18 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
   return certs.requeueAfterMs !== undefined ? { requeueAfterMs: certs.requeueAfterMs } : undefined;
 }
 
+/** The other Shards of `s`'s RootShard that mount its service-account key (theirs or their RootShard's auth.serviceAccount.enabled). */
+export function peersOf(ctx: ControllerContext, s: KubeObject): string[] {
+  const ns = s.metadata.namespace;
+  const rootName = (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
+  if (!rootName) return [];
+  const rootTrusts = !!(ctx.rootShards.getByName(ns, rootName)?.spec as RootShardSpec | undefined)?.auth?.serviceAccount?.enabled;
+  return ctx.shards
+    .byIndex('rootShard', `${ns}/${rootName}`)
+    .filter((o) => o.metadata.name !== s.metadata.name && (rootTrusts || !!(o.spec as ShardSpec | undefined)?.auth?.serviceAccount?.enabled))
+    .map(objectKey);
+}
+
 export function setupShardController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
   const c = new Controller('shard', (req) => reconcileShard(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
   const rootOf = (s: KubeObject) => (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
@@ -123,14 +135,18 @@ export function setupShardController(manager: Manager, settings: OperatorSetting
   for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);
   ctx.shards.addIndex('rootShard', (s) => (rootOf(s) ? [`${s.metadata.namespace}/${rootOf(s)}`] : []));
   const shardsOfRoot = (ns: string | undefined, rs: string) => ctx.shards.byIndex('rootShard', `${ns}/${rs}`).map(objectKey);
-  c.watchMapped(ctx.rootShards, (rs) => shardsOfRoot(rs.metadata.namespace, rs.metadata.name ?? ''));
+  // The RootShard's spec and existence, and its rollout granting a release; not the rest of its
+  // status, which changes on every RootShard reconcile and would wake every Shard each time.
+  watchMappedWhen(c, ctx.rootShards, (o, n) => specOrDeletionChanged(o, n) || grantsOf(o) !== grantsOf(n), (rs) => shardsOfRoot(rs.metadata.namespace, rs.metadata.name ?? ''));
   // The root's CA Secrets appearing or changing (they carry the rootshard label, not an owner).
   c.watchMapped(ctx.secrets, (s) => {
     const rs = s.metadata.labels?.[LABEL_ROOTSHARD];
     return rs && !s.metadata.labels?.[LABEL_SHARD] ? shardsOfRoot(s.metadata.namespace, rs) : [];
   });
-  // Peers joining or leaving change the service-account keys every shard trusts.
-  c.watchMapped(ctx.shards, (s) => (rootOf(s) ? shardsOfRoot(s.metadata.namespace, rootOf(s) ?? '').filter((k) => k !== objectKey(s)) : []));
+  // Peers joining or leaving change the service-account keys a shard trusts, when it trusts its
+  // peers at all. A peer's status writes change nothing here: reacting to them made every Shard
+  // reconcile every other one (n² reconciles while a topology converges).
+  watchMappedWhen(c, ctx.shards, specOrDeletionChanged, (s) => peersOf(ctx, s));
   // Shards whose effective cache (their own reference, else their RootShard's) is `cs`.
   const usingCache = (ns: string | undefined, cs: string | undefined) =>
     cs

@@ -13,10 +13,10 @@
 // its idle window (--profile=DIR); summarise them with test/bench/profile-summary.ts.
 //   npx tsx test/bench/topology-scale.bench.ts [--shards=100] [--front-proxies=3] [--kubeconfigs=1000]
 //     [--idle=300] [--churn-minutes=3] [--churn-percent=10] [--key=ECDSA-256|RSA-2048|RSA-4096|Ed25519]
-//     [--profile=DIR] [--no-restart] [--no-build] [--label=TEXT] [--dry-run]
+//     [--profile=DIR] [--no-restart] [--no-build] [--entry=PATH/dist/src/main.js] [--label=TEXT] [--keep-audit=FILE] [--dry-run]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { load } from 'js-yaml';
@@ -42,7 +42,11 @@ const { values: o } = parseArgs({
     profile: { type: 'string' },
     'no-restart': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
+    // A compiled operator elsewhere (e.g. the build before a fix, for a before/after pair).
+    entry: { type: 'string' },
     label: { type: 'string', default: '' },
+    // Copy the API server's audit log here before the control plane goes (to study the writes).
+    'keep-audit': { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
   },
 });
@@ -57,7 +61,8 @@ const ns = 'scale';
 const UA = 'kcp-operator/';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-if (!o['no-build']) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'inherit' });
+const entry = o.entry ? path.resolve(o.entry) : path.join(repoRoot, 'dist/src/main.js');
+if (!o['no-build'] && !o.entry) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'inherit' });
 const cp = await startControlPlane({ name: 'bench-topology-scale' });
 const driver = await cp.client('bench-driver');
 await driver.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
@@ -73,7 +78,7 @@ async function startOperator(profileDir?: string): Promise<Operator> {
   const nodeFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${profileDir}`] : [];
   const proc = spawn(
     process.execPath,
-    [...nodeFlags, 'dist/src/main.js', `--kubeconfig=${cp.kubeconfigPath}`, `--health-probe-bind-address=127.0.0.1:${port}`],
+    [...nodeFlags, entry, `--kubeconfig=${cp.kubeconfigPath}`, `--health-probe-bind-address=127.0.0.1:${port}`],
     { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } },
   );
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -239,14 +244,14 @@ row(`created ${CRS} CRs (driver, 20 in flight)`, `${createdMs.toFixed(0)} ms`);
 row('create → done (Deployments, their Secrets, every Kubeconfig Secret)', `${doneMs!.toFixed(0)} ms`);
 const atDone = (await writes(since)).total;
 await quiet(since);
-const settledMs = performance.now() - t0;
 const w1 = await writes(since);
+const lastWriteMs = Math.max(...w1.events.map((e) => Date.parse(e.requestReceivedTimestamp))) - since.getTime();
 // The floor: one write per child object the operator made (each distinct object it wrote, apart
 // from Events), plus one status write per CR.
 const touched = new Set(w1.events.filter((e) => e.objectRef?.resource !== 'events' && !e.objectRef?.subresource).map((e) => `${e.objectRef?.resource ?? '?'}/${e.objectRef?.name ?? '?'}`));
 const eventsW = w1.byKind.get('create events') ?? 0;
 const floor = touched.size + CRS;
-row('operator quiet (no write for 5 s)', `${settledMs.toFixed(0)} ms`);
+row('last operator write (audit log), after the first create', `${lastWriteMs.toFixed(0)} ms`);
 row('operator writes at done / at quiet', `${atDone} / ${w1.total}`);
 row('floor: distinct child objects written + one status per CR', `${touched.size} + ${CRS} = ${floor}`);
 row('writes over the floor (excl. Events) ', `${w1.total - eventsW - floor} (Events: ${eventsW}); ${((w1.total - eventsW) / floor).toFixed(3)} × floor`);
@@ -267,8 +272,17 @@ row('reconciles from start to end of idle (all controllers)', String(rec(m1)));
 row('RSS at end (/proc VmRSS)', `${rssMiB(op1).toFixed(0)} MiB`);
 row('heap used / total at end (nodejs_heap_size_used_bytes / _total_bytes)', `${((m1.get('nodejs_heap_size_used_bytes') ?? 0) / 2 ** 20).toFixed(0)} / ${((m1.get('nodejs_heap_size_total_bytes') ?? 0) / 2 ** 20).toFixed(0)} MiB`);
 if (o.profile) {
+  // Writing the snapshot blocks the process; wait until the file stops growing before SIGTERM.
+  const dir = o.profile;
+  const snapshotSize = () => readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot')).reduce((a, f) => a + statSync(path.join(dir, f)).size, 0);
+  const before = snapshotSize();
   op1.proc.kill('SIGUSR2');
-  await sleep(20_000); // writing the snapshot blocks the process; give it time before SIGTERM
+  for (let last = -1, t = performance.now(); performance.now() - t < 180_000; ) {
+    await sleep(2000);
+    const n = snapshotSize();
+    if (n > before && n === last) break;
+    last = n;
+  }
 }
 
 // The key type actually issued (read back from one shard's server certificate and one kubeconfig).
@@ -355,6 +369,7 @@ if (op !== op1) await stop(op);
 await secrets.stop();
 await deployments.stop();
 driver.close();
+if (o['keep-audit']) copyFileSync(cp.auditLogPath, o['keep-audit']);
 await cp.stop();
 
 const section = [
@@ -362,7 +377,7 @@ const section = [
   '',
   Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`).join('\n'),
   '',
-  `1 RootShard, ${SHARDS} Shards, ${FPS} FrontProxies, ${KCS} Kubeconfigs (${CRS} CRs), keys ${o.key}, operator \`node dist/src/main.js\`` +
+  `1 RootShard, ${SHARDS} Shards, ${FPS} FrontProxies, ${KCS} Kubeconfigs (${CRS} CRs), keys ${o.key}, operator \`node ${path.relative(repoRoot, entry)}\`` +
     `${o.profile ? ' under --cpu-prof' : ''}, default flags (4 workers per controller, client 50 QPS / burst 100).`,
   '',
   '| measure | value |',
