@@ -268,7 +268,12 @@ const idle = await writes(idleSince);
 row(`operator writes in ${IDLE_S} s idle`, `${idle.total}${idle.total ? ` (${fmtKinds(idle.byKind)})` : ''}`);
 const rec = (m: Map<string, number>) => sum(m, 'controller_runtime_reconcile_total');
 row('reconciles per minute at rest (controller_runtime_reconcile_total)', IDLE_S > 0 ? ((rec(m1) - rec(m0)) / idleMin).toFixed(1) : '—');
-row('reconciles from start to end of idle (all controllers)', String(rec(m1)));
+const perController = new Map<string, number>();
+for (const [k, v] of m1) {
+  const c = /^controller_runtime_reconcile_total\{.*controller="([^"]+)"/.exec(k)?.[1];
+  if (c) perController.set(c, (perController.get(c) ?? 0) + v);
+}
+row('reconciles from start to end of idle, by controller', `${rec(m1)}: ${[...perController].filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 row('RSS at end (/proc VmRSS)', `${rssMiB(op1).toFixed(0)} MiB`);
 row('heap used / total at end (nodejs_heap_size_used_bytes / _total_bytes)', `${((m1.get('nodejs_heap_size_used_bytes') ?? 0) / 2 ** 20).toFixed(0)} / ${((m1.get('nodejs_heap_size_total_bytes') ?? 0) / 2 ** 20).toFixed(0)} MiB`);
 if (o.profile) {
