@@ -2,18 +2,21 @@
 // snapshot (.heapsnapshot, from --heapsnapshot-signal): self time by function, and for the heap
 // the constructors with the most self size and the objects that retain the most (dominator tree),
 // with the path that holds them. Used for issue 16 part 4; the profiles themselves are not committed.
-//   node --max-old-space-size=4096 --import tsx test/bench/profile-summary.ts FILE... [--top=20]
+//   node --max-old-space-size=4096 --import tsx test/bench/profile-summary.ts FILE... [--top=20] [--callers=FUNCTION]
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
 const top = Number(args.find((a) => a.startsWith('--top='))?.slice(6) ?? 20);
 const files = args.filter((a) => !a.startsWith('--'));
+// --callers=NAME: for a CPU profile, where NAME's self time comes from (its call chains, 6 deep).
+const callersOf = args.find((a) => a.startsWith('--callers='))?.slice(10);
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 interface CpuNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface CpuProfile {
   nodes: CpuNode[];
@@ -37,12 +40,33 @@ function cpu(file: string): void {
     const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
     self.set(key, (self.get(key) ?? 0) + dt);
   });
+  if (callersOf) return callers(p, byId, callersOf);
   const idle = self.get('(idle)') ?? 0;
   console.log(`\n## CPU ${path.basename(file)}: ${(total / 1e6).toFixed(1)} s sampled, ${((total - idle) / 1e6).toFixed(1)} s busy`);
   console.log('| self ms | % of busy | function |\n|---|---|---|');
   for (const [k, v] of [...self].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)) {
     console.log(`| ${(v / 1000).toFixed(0)} | ${((100 * v) / (total - idle)).toFixed(1)} | \`${k}\` |`);
   }
+}
+
+function callers(p: CpuProfile, byId: Map<number, CpuNode>, name: string): void {
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const selfById = new Map<number, number>();
+  p.samples.forEach((id, i) => selfById.set(id, (selfById.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  const chains = new Map<string, number>();
+  for (const n of p.nodes) {
+    if (n.callFrame.functionName !== name) continue;
+    const parts: string[] = [];
+    for (let x = parent.get(n.id), i = 0; x !== undefined && i < 6; x = parent.get(x), i++) {
+      const f = byId.get(x)?.callFrame;
+      if (f) parts.push(`${f.functionName || '(anonymous)'} ${shorten(f.url)}:${f.lineNumber + 1}`);
+    }
+    const k = parts.join(' ← ');
+    chains.set(k, (chains.get(k) ?? 0) + (selfById.get(n.id) ?? 0));
+  }
+  console.log(`\n## Callers of ${name}\n| self ms | called from |\n|---|---|`);
+  for (const [k, v] of [...chains].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`| ${(v / 1000).toFixed(0)} | \`${k}\` |`);
 }
 
 function shorten(url: string): string {
