@@ -391,7 +391,7 @@ const section = [
   Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`).join('\n'),
   '',
   `1 RootShard, ${SHARDS} Shards, ${FPS} FrontProxies, ${KCS} Kubeconfigs (${CRS} CRs), keys ${o.key}, operator \`node ${path.relative(repoRoot, entry)}\`` +
-    `${o.profile ? ' under --cpu-prof' : ''}, default flags of that build (4 workers per controller; client 50 QPS / burst 100 before eb1efd6, 100 / 200 from eb1efd6 on).`,
+    `${o.profile ? ' under --cpu-prof' : ''}, default flags of that build (4 workers per controller; client 50 QPS / burst 100 before 16260fe, 100 / 200 from 16260fe on).`,
   '',
   '| measure | value |',
   '|---|---|',
