@@ -28,6 +28,10 @@ const flags = parseFlags('kcp-operator', 'Deploys and runs kcp topologies declar
     default: '2m',
     description: 'How long a deleted Shard waits for kcp to confirm its deregistration before the finalizer lets go',
   },
+  // 100/200: 1 RootShard, 100 Shards and 1,000 Kubeconfigs need about 4,800 writes, which took
+  // 106 s at the client's former 50 requests/s (test/bench/results/topology-scale.md).
+  'kube-api-qps': { type: 'string', default: '100', env: 'KUBE_API_QPS', description: 'Requests per second to the API server, sustained (0: no client-side limit)' },
+  'kube-api-burst': { type: 'string', default: '200', env: 'KUBE_API_BURST', description: 'Requests to the API server allowed at once above --kube-api-qps' },
   'log-level': { type: 'string', default: 'info', env: 'LOG_LEVEL', description: 'trace, debug, info, warn or error' },
 });
 
@@ -38,6 +42,10 @@ if (flags) {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new Error(`--max-concurrent-reconciles must be a positive integer, got ${flags['max-concurrent-reconciles']}`);
     }
+    const qps = Number(flags['kube-api-qps']);
+    if (!Number.isFinite(qps) || qps < 0) throw new Error(`--kube-api-qps must be a number, 0 or more, got ${flags['kube-api-qps']}`);
+    const burst = Number(flags['kube-api-burst']);
+    if (!Number.isInteger(burst) || burst < 1) throw new Error(`--kube-api-burst must be a positive integer, got ${flags['kube-api-burst']}`);
     let deregistrationTimeoutMs: number;
     try {
       deregistrationTimeoutMs = parseGoDuration(flags['shard-deregistration-timeout'] ?? '2m');
@@ -52,6 +60,8 @@ if (flags) {
       leaderElect: flags['leader-elect'],
       leaderElectionNamespace: flags['leader-election-namespace'],
       leaderElectionId: flags['leader-election-id'] ?? 'kcp-operator-ts',
+      qps,
+      burst,
     });
     stopOnSignals(() => manager.stop(), log);
     registerControllers(manager, { namespace: flags.namespace || undefined, concurrency, deregistrationTimeoutMs });

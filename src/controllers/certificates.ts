@@ -11,8 +11,8 @@ import { Secrets } from '../kube/resources.js';
 import type { TlsSecretData } from '../pki/bundle.js';
 import type { PlannedCertificate } from '../pki/hierarchy.js';
 import { issuePlanned } from '../pki/issue.js';
-import { evaluateCertificate, renewalTime } from '../pki/renewal.js';
-import { parseCertificate } from '../pki/x509.js';
+import { evaluateCertificate, inspectSecret, renewalTime, type InspectedSecret } from '../pki/renewal.js';
+import { parseCertificate, type ParsedCertificate } from '../pki/x509.js';
 import { componentLabels, type Component } from '../resources/common/labels.js';
 import { controllerRef } from '../resources/common/owner.js';
 import { recordCertificates, type CertificateObservation } from './certificate-metrics.js';
@@ -62,6 +62,26 @@ export function certificateSecret(owner: KubeObject, plan: PlannedCertificate, d
 const asTls = (d: Record<string, string> | undefined): TlsSecretData | undefined =>
   d ? { 'tls.crt': d['tls.crt'] ?? '', 'tls.key': d['tls.key'] ?? '', 'ca.crt': d['ca.crt'] ?? '' } : undefined;
 
+// Parsing a certificate and matching its key cost about 2 ms; a Shard has ten, a RootShard
+// twenty-five, and a large topology reconciles thousands of times while it converges and again
+// after every restart. So they are kept per cached Secret object: the informer replaces the object
+// on every change, so an entry can never describe other content, and it goes with the object.
+const inspections = new WeakMap<KubeObject, InspectedSecret>();
+const issuerCertificates = new WeakMap<KubeObject, ParsedCertificate>();
+
+function inspectCached(secret: KubeObject, data: TlsSecretData, plan: PlannedCertificate): InspectedSecret {
+  let seen = inspections.get(secret);
+  if (!seen) inspections.set(secret, (seen = inspectSecret(data, `Secret ${plan.secretName}`)));
+  return seen;
+}
+
+function issuerCached(secret: KubeObject | undefined, plan: PlannedCertificate): ParsedCertificate | undefined {
+  if (!secret) return undefined;
+  let cert = issuerCertificates.get(secret);
+  if (!cert) issuerCertificates.set(secret, (cert = parseCertificate(secretData(secret)?.['tls.crt'] ?? '', `issuer of Secret ${plan.secretName}`)));
+  return cert;
+}
+
 export async function reconcileCertificates(
   ctx: ControllerContext,
   owner: KubeObject,
@@ -81,11 +101,15 @@ export async function reconcileCertificates(
     const cert = parseCertificate(certificatePem, `Secret ${plan.secretName} key tls.crt`);
     observed.push({ secretName: plan.secretName, isCA: plan.isCA, notAfter: cert.notAfter, renewAt: renewalTime(cert, plan.renewBeforeMs) });
   };
+  const written = new Set<string>();
   const lookup = (name: string): TlsSecretData | undefined => out.data.get(name) ?? asTls(secretData(ctx.secrets.getByName(ns, name)));
 
   for (const plan of plans) {
-    let current = asTls(secretData(ctx.secrets.getByName(ns, plan.secretName)));
+    const cached = ctx.secrets.getByName(ns, plan.secretName);
+    let current = asTls(secretData(cached));
     const issuerSecret = plan.issuer.type === 'ca' ? lookup(plan.issuer.secretName) : undefined;
+    // The issuer as cached, unless this pass wrote it (then the cache may not show it yet).
+    const issuerObject = plan.issuer.type === 'ca' && !written.has(plan.issuer.secretName) ? ctx.secrets.getByName(ns, plan.issuer.secretName) : undefined;
     if (plan.issuer.type === 'ca' && !issuerSecret) {
       out.ready = false;
       out.blocked.push({ secretName: plan.secretName, reason: 'IssuerMissing', message: `waiting for issuer Secret ${plan.issuer.secretName}`, external: false });
@@ -100,7 +124,15 @@ export async function reconcileCertificates(
         if (!isNotFound(err)) throw err;
       }
     }
-    const decision = evaluateCertificate({ desired: plan, secret: current, issuerCertificatePem: issuerSecret?.['tls.crt'], now });
+    const decision = evaluateCertificate({
+      desired: plan,
+      secret: current,
+      // Only for the cached object itself: a CA fetched from the server above is looked at afresh.
+      inspected: cached && current ? inspectCached(cached, current, plan) : undefined,
+      issuerCertificatePem: issuerSecret?.['tls.crt'],
+      issuerCertificate: issuerSecret && !plan.isCA ? issuerCached(issuerObject, plan) : undefined,
+      now,
+    });
     if ((decision.action === 'keep' || decision.action === 'blocked') && decision.notAfter && decision.renewAt) {
       observed.push({ secretName: plan.secretName, isCA: plan.isCA, notAfter: decision.notAfter, renewAt: decision.renewAt });
     }
@@ -124,6 +156,7 @@ export async function reconcileCertificates(
         try {
           ctx.applier.written(Secrets, await client.create(Secrets, certificateSecret(owner, plan, issued.secretData, component)));
           out.issued.push(plan.secretName);
+          written.add(plan.secretName);
           out.data.set(plan.secretName, issued.secretData);
           observeIssued(plan, issued.certificatePem);
         } catch (err) {
@@ -139,6 +172,7 @@ export async function reconcileCertificates(
         const issued = await issuePlanned(plan, { issuerSecret: issuerSecret as (TlsSecretData & { 'tls.key': string }) | undefined, now });
         await ctx.applier.apply(Secrets, certificateSecret(owner, plan, issued.secretData, component));
         out.renewed.push(plan.secretName);
+        written.add(plan.secretName);
         out.data.set(plan.secretName, issued.secretData);
         observeIssued(plan, issued.certificatePem);
         break;

@@ -14,7 +14,7 @@ import { ensureCertManagerCertificate, certManagerConflictCondition, watchCertMa
 import { controllerContext, RootShards, type ControllerContext, type OperatorSettings } from './context.js';
 import { certificateTemplatesFor } from './templates.js';
 import { federatedShardsOf, reconcileRootFederation } from './federation-root.js';
-import { configMapInformer, podDisruptionBudgetInformer } from './watches.js';
+import { configMapInformer, podDisruptionBudgetInformer, specOrDeletionChanged, watchMappedWhen } from './watches.js';
 import { watchKcpVirtualWorkspaces } from './virtualworkspace.js';
 import { REQUEST_KEY } from '../federation/protocol.js';
 import { applyShardWorkload } from './shard-workload.js';
@@ -150,8 +150,10 @@ export function setupRootShardController(manager: Manager, settings: OperatorSet
   });
   ctx.rootShards.addIndex('secretRefs', (o) => secretRefsOf(o));
   c.watchMapped(ctx.secrets, (s) => ctx.rootShards.byIndex('secretRefs', objectKey(s)).map(objectKey));
-  // Shards joining or leaving change status.shards and the service-account keys.
-  c.watchMapped(ctx.shards, (s) => {
+  // Shards joining or leaving change status.shards and the service-account keys, and their spec
+  // the rollout; their status writes do not (with 100 Shards, reacting to those reconciled the
+  // RootShard hundreds of times while the topology converged).
+  watchMappedWhen(c, ctx.shards, specOrDeletionChanged, (s) => {
     const ref = (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
     return ref ? [`${s.metadata.namespace}/${ref}`] : [];
   });

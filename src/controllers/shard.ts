@@ -114,6 +114,18 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
   return certs.requeueAfterMs !== undefined ? { requeueAfterMs: certs.requeueAfterMs } : undefined;
 }
 
+/** The other Shards of `s`'s RootShard that mount its service-account key (theirs or their RootShard's auth.serviceAccount.enabled). */
+export function peersOf(ctx: ControllerContext, s: KubeObject): string[] {
+  const ns = s.metadata.namespace;
+  const rootName = (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
+  if (!rootName) return [];
+  const rootTrusts = !!(ctx.rootShards.getByName(ns, rootName)?.spec as RootShardSpec | undefined)?.auth?.serviceAccount?.enabled;
+  return ctx.shards
+    .byIndex('rootShard', `${ns}/${rootName}`)
+    .filter((o) => o.metadata.name !== s.metadata.name && (rootTrusts || !!(o.spec as ShardSpec | undefined)?.auth?.serviceAccount?.enabled))
+    .map(objectKey);
+}
+
 export function setupShardController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
   const c = new Controller('shard', (req) => reconcileShard(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
   const rootOf = (s: KubeObject) => (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
@@ -132,8 +144,10 @@ export function setupShardController(manager: Manager, settings: OperatorSetting
     const rs = s.metadata.labels?.[LABEL_ROOTSHARD];
     return rs && !s.metadata.labels?.[LABEL_SHARD] ? shardsOfRoot(s.metadata.namespace, rs) : [];
   });
-  // Peers joining or leaving change the service-account keys every shard trusts.
-  c.watchMapped(ctx.shards, (s) => (rootOf(s) ? shardsOfRoot(s.metadata.namespace, rootOf(s) ?? '').filter((k) => k !== objectKey(s)) : []));
+  // Peers joining or leaving change the service-account keys a shard trusts, when it trusts its
+  // peers at all. A peer's status writes change nothing here: reacting to them made every Shard
+  // reconcile every other one (n² reconciles while a topology converges).
+  watchMappedWhen(c, ctx.shards, specOrDeletionChanged, (s) => peersOf(ctx, s));
   // Shards whose effective cache (their own reference, else their RootShard's) is `cs`.
   const usingCache = (ns: string | undefined, cs: string | undefined) =>
     cs

@@ -4,7 +4,8 @@ import type { TlsSecretData } from './bundle.js';
 import { kubeconfigCertificate, rootShardCertificates } from './hierarchy.js';
 import type { PlannedCertificate } from './hierarchy.js';
 import { issueAll, issuePlanned } from './issue.js';
-import { DEFAULT_MAX_REQUEUE_MS, evaluateCertificate, renewalTime } from './renewal.js';
+import { DEFAULT_MAX_REQUEUE_MS, evaluateCertificate, inspectSecret, renewalTime } from './renewal.js';
+import { parseCertificate } from './x509.js';
 
 const H = 3600_000;
 const D = 24 * H;
@@ -105,6 +106,25 @@ describe('evaluateCertificate: leaves', () => {
       action: 'reissue',
       reason: 'KeyMismatch',
     });
+  });
+
+  it('decides the same from a kept inspection and parsed issuer as from the PEM, and still sees another issuer', () => {
+    const s = secret('root-server');
+    const inspected = inspectSecret(s, 'Secret root-server');
+    const issuer = parseCertificate(issuerPem());
+    const other = parseCertificate(secret('root-client-ca')['tls.crt']);
+    for (const now of [at(D), at(358 * D + 1), at(366 * D)]) {
+      const fresh = evaluateCertificate({ desired: server(), secret: s, issuerCertificatePem: issuerPem(), now });
+      expect(evaluateCertificate({ desired: server(), secret: s, inspected, issuerCertificate: issuer, now })).toEqual(fresh);
+    }
+    // The signature check is kept per pair of certificates, not per leaf.
+    expect(evaluateCertificate({ desired: server(), secret: s, inspected, issuerCertificate: issuer, now: at(D) }).action).toBe('keep');
+    expect(evaluateCertificate({ desired: server(), secret: s, inspected, issuerCertificate: other, now: at(D) })).toMatchObject({ reason: 'IssuerChanged' });
+    // What was inspected is what counts: the content is not parsed again.
+    const mismatch = inspectSecret({ ...s, 'tls.key': secret('root-client')['tls.key'] }, 'Secret root-server');
+    expect(mismatch).toEqual({ broken: 'KeyMismatch', detail: '' });
+    expect(evaluateCertificate({ desired: server(), secret: s, inspected: mismatch, now: at(D) })).toMatchObject({ reason: 'KeyMismatch' });
+    expect(inspectSecret({ ...s, 'tls.crt': 'garbage' }, 'Secret root-server')).toMatchObject({ broken: 'Invalid' });
   });
 
   it('does not count a leaf cut short to its CA’s lifetime as a duration change', async () => {

@@ -124,12 +124,44 @@ export function specDifferences(cert: ParsedCertificate, desired: DesiredCertifi
   return diffs;
 }
 
+/**
+ * What a Secret's tls.crt and tls.key say, whatever the time and the plan: the certificate, or why
+ * it is unusable. Parsing the certificate and matching the key take most of an evaluation (about
+ * 2 ms), so callers that see the same Secret again keep this and pass it back (`inspected`).
+ */
+export type InspectedSecret = { readonly cert: ParsedCertificate } | { readonly broken: 'KeyMismatch' | 'Invalid'; readonly detail: string };
+
+export function inspectSecret(secret: SecretContent, what: string): InspectedSecret {
+  try {
+    const cert = parseCertificate(secret['tls.crt'] ?? '', `${what} key tls.crt`);
+    const pair = loadPrivateKey(secret['tls.key'] ?? '', `${what} key tls.key`);
+    return cert.x509.checkPrivateKey(pair.privateKey) ? { cert } : { broken: 'KeyMismatch', detail: '' };
+  } catch (err) {
+    return { broken: 'Invalid', detail: err instanceof PkiError ? err.message : 'unreadable' };
+  }
+}
+
+// Whether a leaf was signed by an issuer, per pair of parsed certificates: a signature check is
+// the other costly step, and callers that keep parsed certificates ask it again and again.
+const signatures = new WeakMap<ParsedCertificate, WeakMap<ParsedCertificate, boolean>>();
+function signedBy(cert: ParsedCertificate, issuer: ParsedCertificate): boolean {
+  let byIssuer = signatures.get(cert);
+  if (!byIssuer) signatures.set(cert, (byIssuer = new WeakMap()));
+  let ok = byIssuer.get(issuer);
+  if (ok === undefined) byIssuer.set(issuer, (ok = cert.x509.checkIssued(issuer.x509) && cert.x509.verify(issuer.publicKey)));
+  return ok;
+}
+
 export interface EvaluateInput {
   desired: DesiredCertificate;
   /** The Secret's decoded data, or undefined when there is no Secret. */
   secret: SecretContent | undefined;
+  /** inspectSecret(secret) from an earlier look at this very Secret content, to skip parsing it again. */
+  inspected?: InspectedSecret;
   /** For a leaf: the current issuing CA certificate. A leaf it did not sign is reissued. */
   issuerCertificatePem?: string;
+  /** The same, already parsed (wins over issuerCertificatePem). */
+  issuerCertificate?: ParsedCertificate;
   now?: Date;
   maxRequeueMs?: number;
 }
@@ -156,29 +188,24 @@ export function evaluateCertificate(input: EvaluateInput): CertificateDecision {
   // A CA is never replaced: anything wrong with it blocks, and a person decides.
   const broken = desired.isCA ? 'blocked' : 'reissue';
 
-  let cert: ParsedCertificate;
-  try {
-    cert = parseCertificate(crt, `${what} key tls.crt`);
-    const pair = loadPrivateKey(key, `${what} key tls.key`);
-    if (!cert.x509.checkPrivateKey(pair.privateKey)) {
-      return {
-        action: broken,
-        reason: 'KeyMismatch',
-        message: `${what}: tls.key does not belong to the ${kind} in tls.crt`,
-        requeueAfterMs: desired.isCA ? undefined : 0,
-        differences: [],
-      };
-    }
-  } catch (err) {
-    const detail = err instanceof PkiError ? err.message : 'unreadable';
-    return { action: broken, reason: 'Invalid', message: detail, requeueAfterMs: desired.isCA ? undefined : 0, differences: [] };
+  const seen = input.inspected ?? inspectSecret(secret, what);
+  if ('broken' in seen) {
+    return {
+      action: broken,
+      reason: seen.broken,
+      message: seen.broken === 'KeyMismatch' ? `${what}: tls.key does not belong to the ${kind} in tls.crt` : seen.detail,
+      requeueAfterMs: desired.isCA ? undefined : 0,
+      differences: [],
+    };
   }
+  const { cert } = seen;
 
   const renewAt = renewalTime(cert, desired.renewBeforeMs);
   const base = { notAfter: cert.notAfter, renewAt };
 
-  const issuer =
-    input.issuerCertificatePem !== undefined && !desired.isCA ? parseCertificate(input.issuerCertificatePem, `issuer of ${what}`) : undefined;
+  const issuer = desired.isCA
+    ? undefined
+    : (input.issuerCertificate ?? (input.issuerCertificatePem !== undefined ? parseCertificate(input.issuerCertificatePem, `issuer of ${what}`) : undefined));
   const differences = specDifferences(cert, desired, issuer?.notAfter);
 
   if (desired.isCA) {
@@ -208,7 +235,7 @@ export function evaluateCertificate(input: EvaluateInput): CertificateDecision {
   if (cert.notAfter.getTime() <= now) {
     return { ...base, action: 'reissue', reason: 'Expired', message: `${what}: expired at ${cert.notAfter.toISOString()}`, requeueAfterMs: 0, differences };
   }
-  if (issuer !== undefined && !(cert.x509.checkIssued(issuer.x509) && cert.x509.verify(issuer.publicKey))) {
+  if (issuer !== undefined && !signedBy(cert, issuer)) {
     return { ...base, action: 'reissue', reason: 'IssuerChanged', message: `${what}: not signed by the current issuer`, requeueAfterMs: 0, differences };
   }
   if (differences.length > 0) {

@@ -68,6 +68,27 @@ describe('FrontProxy', () => {
     await eventually('left', async () => !args(await client.get(Deployments, ns, DEP)).includes(flag), 30_000);
   });
 
+  it('is not woken by a Shard\'s Secrets other than its service-account key', async () => {
+    // Ten such Secrets per Shard each reconciled every FrontProxy while a topology converged.
+    type Ctl = { name: string; reconciles: Map<string, number>; queue: { length: number; processingCount: number } };
+    const ctrls = (op.manager as unknown as { controllers: Ctl[] }).controllers;
+    const count = () => ctrls.find((x) => x.name === 'frontproxy')!.reconciles.get(`${ns}/frontproxy-sample`) ?? 0;
+    const idle = () => ctrls.every((c) => c.queue.length === 0 && c.queue.processingCount === 0);
+    await eventually('idle', idle, 30_000);
+    const before = count();
+    const labels = { 'operator.kcp.io/rootshard': 'shard-sample', 'operator.kcp.io/shard': 'some-shard' };
+    const s: KubeObject = await client.create(Secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'some-shard-server', namespace: ns, labels }, data: {} } as KubeObject);
+    try {
+      // Handlers run as the informer stores the object: once the cache holds it, whatever it
+      // mapped is queued; then the queues drain.
+      await eventually('seen', () => op.ctx.secrets.get(`${ns}/some-shard-server`)?.metadata.resourceVersion === s.metadata.resourceVersion);
+      await eventually('idle again', idle, 30_000);
+      expect(count()).toBe(before);
+    } finally {
+      await client.delete(Secrets, ns, 'some-shard-server');
+    }
+  });
+
   it('rolls the Pods when the mapping file changes', async () => {
     const before = template(await client.get(Deployments, ns, DEP)).metadata.annotations['ts.operator.kcp.io/mounts-hash'];
     const extra = { path: '/services/custom', backend: 'https://custom-vw.example:6443', backend_server_ca: '/etc/kcp/tls/ca/tls.crt', proxy_client_cert: '/etc/kcp-front-proxy/requestheader-client/tls.crt', proxy_client_key: '/etc/kcp-front-proxy/requestheader-client/tls.key' };

@@ -64,6 +64,7 @@ describe('operator process', () => {
     ['src/main.ts', ['--kubeconfig=/dev/null'], /^kcp-operator: cannot load kubeconfig \/dev\/null: the file is empty$/m],
     ['src/main.ts', ['--shard-deregistration-timeout=soon'], /^kcp-operator: --shard-deregistration-timeout: invalid duration "soon"$/m],
     ['src/main.ts', ['--max-concurrent-reconciles=0'], /^kcp-operator: --max-concurrent-reconciles must be a positive integer, got 0$/m],
+    ['src/main.ts', ['--kube-api-qps=fast'], /^kcp-operator: --kube-api-qps must be a number, 0 or more, got fast$/m],
     ['sync/main.ts', ['--kubeconfig=/nonexistent'], /^kcp-sync: cannot load kubeconfig \/nonexistent: ENOENT/m],
   ] as const)('%s %s: one clear line and exit code 2, no stack trace', async (entry, args, message) => {
     const child = spawnEntry(entry, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
