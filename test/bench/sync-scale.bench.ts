@@ -16,7 +16,8 @@
 //   the remote clusters only, `namespaces` per cluster) payload=1024 (bytes of random data per source,
 //   about a CA bundle) qps= burst= (default: the shipped defaults) churnRate=10 churnSeconds=20
 //   idleSeconds=30 profile=<dir> (CPU profile and a heap snapshot into dir) src=<dir> (build the
-//   sidecar from another source tree, e.g. an older commit's, for before/after) label=<text>
+//   sidecar from another source tree, e.g. an older commit's, for before/after) dist=<dir> (an
+//   existing build of it, e.g. from `tsc -p tsconfig.build.json --outDir dir`: skips the build) label=<text>
 //   out=test/bench/results/sync-scale.md (appends a section; out= with no value appends nothing)
 // Run it under the shared lock: flock /work/.heavy.lock npx tsx test/bench/sync-scale.bench.ts ...
 import { execFileSync, spawn } from 'node:child_process';
@@ -48,6 +49,7 @@ const QPS = arg.qps;
 const BURST = arg.burst;
 const PROFILE = arg.profile ? path.resolve(arg.profile) : undefined;
 const SRC = path.resolve(arg.src ?? repoRoot);
+const DIST = arg.dist ? path.resolve(arg.dist) : undefined;
 const LABEL = arg.label ?? '';
 const OUT = arg.out === undefined ? path.join(repoRoot, 'test/bench/results/sync-scale.md') : arg.out ? path.resolve(arg.out) : undefined;
 const SYNC_NS = 'kcp-sync';
@@ -185,7 +187,8 @@ try {
     });
   }
 
-  buildDir = build(SRC);
+  if (!DIST) buildDir = build(SRC);
+  const dist = DIST ?? (buildDir as string);
   const port = await freePort();
   const flags = [`--kubeconfig=${kubeconfig}`, `--namespace=${SYNC_NS}`, '--cluster-name=hub', `--health-probe-bind-address=127.0.0.1:${port}`, '--log-level=warn'];
   if (QPS) flags.push(`--cluster-qps=${QPS}`);
@@ -200,7 +203,7 @@ try {
   const pr = probe(probeClient);
   await sleep(3_000);
   const tSpawn = performance.now();
-  child = spawn(process.execPath, [...nodeFlags, path.join(buildDir, 'sync/main.js'), ...flags], { cwd: PROFILE ?? repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  child = spawn(process.execPath, [...nodeFlags, path.join(dist, 'sync/main.js'), ...flags], { cwd: PROFILE ?? repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
   const pid = child.pid ?? 0;
   const auditSince = new Date();
   let tReplicas = 0;
@@ -313,7 +316,7 @@ try {
     `## ${facts.date} (commit ${facts.commit})${LABEL ? ` — ${LABEL}` : ''}`,
     '',
     ...Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`),
-    `- sidecar: \`node sync/main.js\` compiled from ${SRC === repoRoot ? 'this tree' : `\`${SRC}\``}, ${QPS || BURST ? `\`--cluster-qps=${QPS ?? 'default'} --cluster-burst=${BURST ?? 'default'}\`` : 'shipped defaults'}${PROFILE ? ', with --cpu-prof' : ''}`,
+    `- sidecar: \`node sync/main.js\` compiled from ${DIST ? `\`${DIST}\`` : SRC === repoRoot ? 'this tree' : `\`${SRC}\``}, ${QPS || BURST ? `\`--cluster-qps=${QPS ?? 'default'} --cluster-burst=${BURST ?? 'default'}\`` : 'shipped defaults'}${PROFILE ? ', with --cpu-prof' : ''}`,
     `- shape: ${shape}; ${PAYLOAD}-byte payload per source; sources exist before the sidecar starts`,
     '',
     '| what | value |',
