@@ -5,8 +5,8 @@
 //   - converge: sidecar spawned → every replica exists, and → every source's status says all Synced;
 //   - writes for that (audit log, by verb and resource) against the floor (one per replica plus one
 //     status write per source);
-//   - a probe client doing sequential GETs against the hub's API server before and during the burst
-//     (its p50/p99 tell what the sidecar's request rate costs everyone else);
+//   - a probe client (probe.ts, its own process) doing sequential GETs against the hub's API server
+//     before and during the burst (its p50/p99 tell what the sidecar's request rate costs others);
 //   - churn: `churnRate` source updates per second for `churnSeconds`, each timed from the start of
 //     the update to its new content being on the first replica and on all of them (a watch);
 //   - writes during churn, then writes over `idleSeconds` with nothing changing (must be 0);
@@ -78,23 +78,20 @@ function build(src: string): string {
   return out;
 }
 
-/** Sequential GETs of one ConfigMap, as any other client of the API server would make them. */
-function probe(client: KubeClient): { samples: Array<[number, number]>; stop: () => Promise<void> } {
-  const samples: Array<[number, number]> = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const t0 = performance.now();
-      await client.get(ConfigMaps, 'default', 'probe').catch(() => undefined);
-      samples.push([t0, performance.now() - t0]);
-      await sleep(10);
-    }
-  })();
+/** The probe client (probe.ts) as its own process: its samples as [epoch ms, duration ms]. */
+function probe(kubeconfig: string): { stop: () => Promise<Array<[number, number]>> } {
+  const p = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/bench/probe.ts'), kubeconfig], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise((r) => p.once('exit', r));
   return {
-    samples,
     stop: async () => {
-      running = false;
-      await loop;
+      p.kill('SIGTERM');
+      await exited;
+      return out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ').map(Number) as [number, number]);
     },
   };
 }
@@ -109,7 +106,6 @@ const edges: ControlPlane[] = [];
 for (let i = 0; i < CLUSTERS; i++) edges.push(await startControlPlane({ name: `scale-edge-${i}`, crds: false }));
 const admin = await hub.client('bench-admin');
 const edgeAdmins = await Promise.all(edges.map((e) => e.client('bench-admin')));
-const probeClient = await hub.client('bench-probe');
 let child: ReturnType<typeof spawn> | undefined;
 let buildDir: string | undefined;
 const watchers: Informer[] = [];
@@ -200,9 +196,10 @@ try {
   }
 
   // The probe's baseline: the API server with nothing else going on.
-  const pr = probe(probeClient);
-  await sleep(3_000);
+  const pr = probe(hub.kubeconfigPath);
+  await sleep(5_000); // tsx start-up, then a few seconds of baseline
   const tSpawn = performance.now();
+  const epochSpawn = Date.now();
   child = spawn(process.execPath, [...nodeFlags, path.join(dist, 'sync/main.js'), ...flags], { cwd: PROFILE ?? repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
   const pid = child.pid ?? 0;
   const auditSince = new Date();
@@ -215,11 +212,11 @@ try {
     if (!tStatus && statusDone >= SOURCES) tStatus = performance.now() - tSpawn;
     await sleep(20);
   }
-  await pr.stop();
+  const probeSamples = await pr.stop();
   const rssConverged = rssOf(pid);
   log(`converged: replicas ${(tReplicas / 1000).toFixed(1)} s, statuses ${(tStatus / 1000).toFixed(1)} s, RSS ${rssConverged.rss.toFixed(0)} MiB`);
-  const probeBase = pr.samples.filter(([t]) => t < tSpawn).map(([, d]) => d);
-  const probeBurst = pr.samples.filter(([t]) => t >= tSpawn && t <= tSpawn + tReplicas).map(([, d]) => d);
+  const probeBase = probeSamples.filter(([t]) => t < epochSpawn).map(([, d]) => d);
+  const probeBurst = probeSamples.filter(([t]) => t >= epochSpawn && t <= epochSpawn + tReplicas).map(([, d]) => d);
 
   const allCps = [hub, ...edges];
   const writesBy = async (since: Date, until?: Date) => {
@@ -347,7 +344,6 @@ try {
   }
   if (buildDir) rmSync(buildDir, { recursive: true, force: true });
   admin.close();
-  probeClient.close();
   for (const c of edgeAdmins) c.close();
   await Promise.all([hub.stop(), ...edges.map((e) => e.stop())]);
 }
