@@ -64,6 +64,19 @@ function rssOf(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
+/** kube-apiserver processes on the machine: other work sharing the 2 cores shows here. */
+function otherApiServers(): number {
+  let n = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('kube-apiserver')) n++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return n;
+}
+
 /** The sidecar compiled as it ships (tsconfig.build.json) from `src` into a scratch directory. */
 function build(src: string): string {
   const out = mkdtempSync(path.join(os.tmpdir(), 'kcp-sync-scale-'));
@@ -315,6 +328,7 @@ try {
     ...Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`),
     `- sidecar: \`node sync/main.js\` compiled from ${DIST ? `\`${DIST}\`` : SRC === repoRoot ? 'this tree' : `\`${SRC}\``}, ${QPS || BURST ? `\`--cluster-qps=${QPS ?? 'default'} --cluster-burst=${BURST ?? 'default'}\`` : 'shipped defaults'}${PROFILE ? ', with --cpu-prof' : ''}`,
     `- shape: ${shape}; ${PAYLOAD}-byte payload per source; sources exist before the sidecar starts`,
+    `- machine load at the end (1/5/15 min): ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}; kube-apiservers running on the machine: ${otherApiServers()} (this run: ${1 + CLUSTERS})`,
     '',
     '| what | value |',
     '|---|---|',
