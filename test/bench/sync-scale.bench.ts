@@ -114,6 +114,13 @@ const decode = (o: KubeObject): string | undefined => {
   return v === undefined ? undefined : Buffer.from(v, 'base64').toString();
 };
 
+// An overloaded API server can reset a connection under a request in a way that surfaces as an
+// uncaught 'error' event; it must not kill the benchmark before it stops the sidecar it started.
+process.on('uncaughtException', (err) => {
+  console.error(`[sync-scale] uncaught (run continues): ${String(err)}`);
+  process.exitCode = 1;
+});
+
 const hub = await startControlPlane({ name: 'scale-hub', crds: false });
 const edges: ControlPlane[] = [];
 for (let i = 0; i < CLUSTERS; i++) edges.push(await startControlPlane({ name: `scale-edge-${i}`, crds: false }));
@@ -355,6 +362,7 @@ try {
     const exited = new Promise((r) => child?.once('exit', r));
     child.kill('SIGTERM');
     await Promise.race([exited, sleep(30_000)]);
+    if (child.exitCode === null) child.kill('SIGKILL');
   }
   if (buildDir) rmSync(buildDir, { recursive: true, force: true });
   admin.close();
