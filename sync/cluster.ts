@@ -13,7 +13,7 @@ import { ConfigMaps, Namespaces, Secrets, type ResourceType } from '../src/kube/
 import { ACCEPT_LABEL, ORIGIN, ORIGIN_CLUSTER_LABEL } from './keys.js';
 import { clusterReady, replicasCached } from './metrics.js';
 import type { ClusterView, NamespaceView } from './plan.js';
-import { parseOrigin, sourceKey, SYNC_KINDS, type SyncKind } from './replica.js';
+import { parseOrigin, slimReplica, sourceKey, SYNC_KINDS, type SyncKind } from './replica.js';
 import { parseAcceptance } from './rules.js';
 
 export type ClusterState = 'Connecting' | 'Ready' | 'Unreachable';
@@ -84,9 +84,11 @@ export class ClusterConnection {
     this.namespaces = new Informer(opts.client, Namespaces, { ...common, labelSelector: `${ACCEPT_LABEL}=true` });
     this.namespaces.on({ add: () => (this.nsViews = undefined), update: () => (this.nsViews = undefined), delete: () => (this.nsViews = undefined) });
     const replicaSelector = `${ORIGIN_CLUSTER_LABEL}=${opts.own}`;
+    // Replicas are cached without their content (its hash is all planning reads): 100,000
+    // replicas of 1 KiB sources took 160 MiB of heap with their data, 71 MiB without.
     this.replicas = {
-      ConfigMap: new Informer(opts.client, ConfigMaps, { ...common, labelSelector: replicaSelector }),
-      Secret: new Informer(opts.client, Secrets, { ...common, labelSelector: replicaSelector }),
+      ConfigMap: new Informer(opts.client, ConfigMaps, { ...common, labelSelector: replicaSelector, transform: (o) => slimReplica('ConfigMap', o) }),
+      Secret: new Informer(opts.client, Secrets, { ...common, labelSelector: replicaSelector, transform: (o) => slimReplica('Secret', o) }),
     };
     for (const kind of SYNC_KINDS) {
       const inf = this.replicas[kind];

@@ -38,6 +38,9 @@ export interface EngineOptions {
 
 type Result = ClusterOutcome['results'][number];
 
+/** How long a source's status waits for a cluster that is connecting before saying so. */
+const CONNECTING_GRACE_MS = 30_000;
+
 export interface PlannedOperation {
   cluster: string;
   kind: SyncKind;
@@ -412,11 +415,36 @@ export class SyncEngine {
       lastError: c.lastError,
       targeted: typeof rules !== 'string' && !c.draining && targetsCluster(rules, c.view, this.opts.own),
     }));
+    const outcomes = this.outcomes.get(key);
+    const wait = typeof rules === 'string' ? 0 : this.firstResultPending(clusters, outcomes);
+    if (wait === 'outcome') return;
+    if (wait > 0) {
+      this.statusController.queue.addAfter(key, wait);
+      return;
+    }
     const unregistered = typeof rules === 'string' ? [] : literalClusters(rules).filter((n) => !this.clusters.has(n));
     const current = source.metadata.annotations?.[STATUS_ANNOTATION];
-    const next = formatStatus(composeStatus(this.outcomes.get(key) ?? new Map(), clusters, unregistered, parseStatus(current)));
+    const next = formatStatus(composeStatus(outcomes ?? new Map(), clusters, unregistered, parseStatus(current)));
     if (next === current) return;
     await this.patchStatus(r, namespace, name, source.metadata.uid ?? '', next);
+  }
+
+  /**
+   * Whether a targeted cluster's first result for a source is still on its way, so that a status
+   * written now would be replaced moments later (at every start, one write per source for
+   * nothing): 'outcome' when a Ready cluster has not reconciled the source yet (its reconcile
+   * records an outcome and enqueues the status again), else how long to wait for a cluster that
+   * is still connecting (after CONNECTING_GRACE_MS it is reported as Connecting), else 0.
+   */
+  private firstResultPending(clusters: readonly ClusterContext[], outcomes: ReadonlyMap<string, ClusterOutcome> | undefined): 'outcome' | number {
+    let wait = 0;
+    for (const c of clusters) {
+      if (!c.targeted || outcomes?.has(c.name)) continue;
+      if (c.state === 'Ready') return 'outcome';
+      const since = this.clusters.get(c.name)?.stateSince.getTime() ?? 0;
+      if (c.state === 'Connecting') wait = Math.max(wait, since + CONNECTING_GRACE_MS - Date.now());
+    }
+    return wait;
   }
 
   private async patchStatus(r: ReturnType<typeof resourceOf>, namespace: string, name: string, uid: string, value: string | null): Promise<void> {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../src/kube/object.js';
 import { ACCEPT_FROM, ACCEPT_LABEL, ORIGIN, ORIGIN_UID, SOURCE_LABEL, TO_CLUSTERS, TO_NAMESPACES } from './keys.js';
 import { planCluster, type NamespaceView, type PlanInput } from './plan.js';
-import { desiredReplica } from './replica.js';
+import { desiredReplica, slimReplica } from './replica.js';
 import { parseAcceptance } from './rules.js';
 
 const source = (annotations: Record<string, string>, extra: Partial<KubeObject> = {}): KubeObject => ({
@@ -177,5 +177,19 @@ describe('planCluster', () => {
   it('skips terminating namespaces', () => {
     const p = planCluster(input({ namespaces: [{ ...ns('a', 'platform/db'), terminating: true }, ns('b', 'platform/db')] }));
     expect(ops(p)).toEqual(['create:b']);
+  });
+
+  it('plans on replicas cached without their content (slimReplica) as on full ones', () => {
+    const live = (data: Record<string, string>) => slimReplica('Secret', withRv({ ...desiredReplica('Secret', source({ [TO_NAMESPACES]: 'a,b' }), 'a', 'hub'), data }));
+    const same = live({ password: 'aHVudGVyMg==' });
+    expect(same.data).toBeUndefined();
+    expect(ops(planCluster(input({ objectAt: (n) => (n === 'a' ? same : undefined) })))).toEqual(['create:b']);
+    // Data changed by hand on the replica: the hash taken before the data was dropped still tells.
+    const edited = live({ password: 'c3RvbGVu' });
+    const p = planCluster(input({ objectAt: (n) => (n === 'a' ? edited : undefined) }));
+    expect(ops(p)).toEqual(['update:a', 'create:b']);
+    const upd = p.actions[0];
+    expect(upd?.op === 'update' && upd.object.data).toEqual({ password: 'aHVudGVyMg==' });
+    expect(upd?.op === 'update' && upd.object.metadata.resourceVersion).toBe('7');
   });
 });

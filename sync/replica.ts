@@ -47,7 +47,8 @@ const dropSync = (m: Record<string, string> | undefined): Record<string, string>
 /** The replica of `source` for namespace `namespace`, as the sidecar of cluster `own` writes it. */
 export function desiredReplica(kind: SyncKind, source: KubeObject, namespace: string, own: string): KubeObject {
   const content = copiedContent(kind, source);
-  return {
+  const hash = sourceContentHash(source, content);
+  const desired: KubeObject = {
     apiVersion: 'v1',
     kind,
     metadata: {
@@ -58,11 +59,43 @@ export function desiredReplica(kind: SyncKind, source: KubeObject, namespace: st
         [ORIGIN]: `${own}/${source.metadata.namespace}/${source.metadata.name}`,
         [ORIGIN_UID]: source.metadata.uid ?? '',
         [REPLICA_NAMESPACE]: namespace,
-        [CONTENT_HASH]: contentHash(content),
+        [CONTENT_HASH]: hash,
       },
     },
     ...content,
   };
+  desiredContent.set(desired, hash);
+  return desired;
+}
+
+/**
+ * Known state hashes by object identity, computed once per object: cached replicas (before their
+ * content is dropped, slimReplica) and desired replicas. Objects are never changed in place (caches
+ * replace them on update, desired replicas are built anew), so a hash stays true for its object.
+ */
+const stateHashes = new WeakMap<KubeObject, string>();
+/** Content hashes of sources (one per source version, not one per destination), and of desired replicas. */
+const contentHashes = new WeakMap<KubeObject, string>();
+const desiredContent = new WeakMap<KubeObject, string>();
+
+function sourceContentHash(source: KubeObject, content: Record<string, unknown>): string {
+  let h = contentHashes.get(source);
+  if (h === undefined) contentHashes.set(source, (h = contentHash(content)));
+  return h;
+}
+
+/**
+ * A live replica as the replica caches keep it: without data and binaryData, which can be large
+ * and of which planning needs only the hash, computed here once when the object arrives. The
+ * object keeps everything an update needs (metadata, type, immutable); an update body takes its
+ * content from the source. A copy of the slim object has no hash and compares as changed (an
+ * extra write, never a missed one).
+ */
+export function slimReplica(kind: SyncKind, obj: KubeObject): KubeObject {
+  const hash = replicaStateHash(kind, obj);
+  const { data: _data, binaryData: _binaryData, ...rest } = obj;
+  stateHashes.set(rest, hash);
+  return rest;
 }
 
 /**
@@ -71,8 +104,14 @@ export function desiredReplica(kind: SyncKind, source: KubeObject, namespace: st
  * differs too). Equal hashes mean no write; resourceVersions play no part.
  */
 export function replicaStateHash(kind: SyncKind, obj: KubeObject): string {
+  let h = stateHashes.get(obj);
+  if (h === undefined) stateHashes.set(obj, (h = stateHash(desiredContent.get(obj) ?? contentHash(copiedContent(kind, obj)), obj)));
+  return h;
+}
+
+function stateHash(content: string, obj: KubeObject): string {
   return contentHash({
-    ...copiedContent(kind, obj),
+    content,
     immutable: obj.immutable === true ? true : undefined,
     labels: pickSync(obj.metadata.labels),
     annotations: pickSync(obj.metadata.annotations),

@@ -7,7 +7,8 @@
 // - reports synced once the first list is in the store;
 // - replays the store as updates every resync period;
 // - keeps raw JSON objects from list and watch alike (client.list fills apiVersion/kind);
-// - is scoped by namespace, label and field selectors, and drops managedFields to bound memory.
+// - is scoped by namespace, label and field selectors, and drops managedFields to bound memory
+//   (and whatever else a caller's transform drops).
 import type { IncomingMessage } from 'node:http';
 import type { KubeClient } from './client.js';
 import { sleep } from './client.js';
@@ -17,7 +18,7 @@ import { objectKey, type KubeObject } from './object.js';
 import { resourcePath, type ResourceType } from './resources.js';
 import { silentLogger, type Logger } from './log.js';
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
@@ -29,6 +30,11 @@ export interface InformerOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   keepManagedFields?: boolean;
+  /**
+   * Applied to every object before it is stored (client-go's SetTransform): a cache that needs only
+   * part of each object keeps only that part. Handlers and getters see the transformed object.
+   */
+  transform?: (obj: T) => T;
   logger?: Logger;
 }
 
@@ -69,7 +75,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   constructor(
     private readonly client: KubeClient,
     resource: ResourceType,
-    private readonly opts: InformerOptions = {},
+    private readonly opts: InformerOptions<T> = {},
   ) {
     this.resource = resource;
     this.log = (opts.logger ?? silentLogger).child({ informer: this.describe() });
@@ -287,7 +293,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       const { managedFields: _dropped, ...metadata } = obj.metadata;
       obj = { ...obj, metadata };
     }
-    return obj;
+    return this.opts.transform ? this.opts.transform(obj) : obj;
   }
 
   /**

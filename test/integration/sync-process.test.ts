@@ -1,13 +1,15 @@
 // The sidecar as a process (sync/main.ts under tsx), on its own real API server and under the RBAC
 // from docs/sync.md: --help, probes and metrics, leader election with a standby that takes over,
 // a SIGKILL in the middle of a burst followed by changes while nothing runs (a new instance must
-// leave no orphan), and --dry-run printing a plan while writing nothing.
+// leave no orphan), one status write per source when its replicas take a while, and --dry-run
+// printing a plan while writing nothing.
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Leases, Namespaces, Secrets } from '../../src/kube/resources.js';
-import { ACCEPT_LABEL, ORIGIN_CLUSTER_LABEL, SOURCE_LABEL } from '../../sync/keys.js';
+import { ACCEPT_LABEL, ORIGIN_CLUSTER_LABEL, SOURCE_LABEL, STATUS_ANNOTATION } from '../../sync/keys.js';
+import { Informer } from '../../src/kube/informer.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { freePort } from '../../local/ports.js';
 import { acceptingNamespace, b64, decoded, getOrUndefined, localIdentity, secretSource } from '../bench/sync-fixtures.js';
@@ -154,6 +156,45 @@ describe('sync sidecar process', () => {
     console.log(`new instance converged ${Date.now() - t0} ms after start (includes waiting out the dead leader's lease)`);
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
+  });
+
+  it("writes each source's status once, when every destination has its result", async () => {
+    for (const c of procs) if (c.exitCode === null) c.kill('SIGKILL');
+    const N = 20;
+    const dests = ['once-a', 'once-b', 'once-c'];
+    await acceptingNamespace(admin, 'once-src', undefined);
+    for (const ns of dests) await acceptingNamespace(admin, ns, ['once-src/*']);
+    for (let i = 0; i < N; i++) await admin.create(Secrets, secretSource('once-src', `s-${i}`, { v: '1' }, { namespaces: dests }));
+    // Every status value each source carries while the sidecar works through its replicas. The
+    // token bucket makes the replicas take seconds, longer than the status delay (1 s): a status
+    // composed before a source's reconcile would say "no destinations" and be rewritten after.
+    const seen = new Map<string, string[]>();
+    const watch = new Informer(admin, Secrets, { namespace: 'once-src' });
+    watch.on({
+      update: (o, n) => {
+        const v = n.metadata.annotations?.[STATUS_ANNOTATION];
+        if (v !== undefined && v !== o.metadata.annotations?.[STATUS_ANNOTATION]) seen.set(n.metadata.name ?? '', [...(seen.get(n.metadata.name ?? '') ?? []), v]);
+      },
+    });
+    watch.start();
+    await watch.waitForSync();
+    const since = new Date();
+    const p = await spawnSidecar(kubeconfig, ['--cluster-qps=15', '--cluster-burst=1']);
+    try {
+      await eventually(
+        'every source says 3 Synced',
+        () => [...Array(N).keys()].every((i) => (JSON.parse(seen.get(`s-${i}`)?.at(-1) ?? '{}') as { summary?: string }).summary === '3 Synced'),
+        60_000,
+      );
+      await new Promise((r) => setTimeout(r, 2_000)); // a late second write would land here
+      for (let i = 0; i < N; i++) expect(seen.get(`s-${i}`)?.map((v) => (JSON.parse(v) as { summary: string }).summary)).toEqual(['3 Synced']);
+      const patches = (await cp.auditedWrites({ userAgent: 'kcp-sync', since })).filter((e) => e.verb === 'patch' && e.objectRef?.resource === 'secrets' && e.objectRef.namespace === 'once-src');
+      expect(patches).toHaveLength(N);
+    } finally {
+      await watch.stop();
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
   });
 
   it('prints the plan with --dry-run and writes nothing', async () => {

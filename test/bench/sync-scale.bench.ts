@@ -1,0 +1,371 @@
+// Scale benchmark of the sync sidecar (issue 16, part 3): many sources, many destinations, on real
+// control planes on this machine, the sidecar as it ships (compiled JS, shipped defaults unless a
+// flag below overrides one). Sources and accepting namespaces exist before the sidecar starts, so
+// the figures are the sidecar's own work, not the benchmark's creation rate:
+//   - converge: sidecar spawned → every replica exists, and → every source's status says all Synced;
+//   - writes for that (audit log, by verb and resource) against the floor (one per replica plus one
+//     status write per source);
+//   - a probe client (probe.ts, its own process) doing sequential GETs against the hub's API server
+//     before and during the burst (its p50/p99 tell what the sidecar's request rate costs others);
+//   - churn: `churnRate` source updates per second for `churnSeconds`, each timed from the start of
+//     the update to its new content being on the first replica and on all of them (a watch);
+//   - writes during churn, then writes over `idleSeconds` with nothing changing (must be 0);
+//   - RSS when converged, after churn, after idle, and the peak (VmHWM).
+// Options (key=value):
+//   sources=1000 namespaces=10 clusters=0 (remote control planes; with clusters>0 the sources go to
+//   the remote clusters only, `namespaces` per cluster) payload=1024 (bytes of random data per source,
+//   about a CA bundle) qps= burst= (default: the shipped defaults) churnRate=10 churnSeconds=20
+//   idleSeconds=30 profile=<dir> (CPU profile and a heap snapshot into dir) src=<dir> (build the
+//   sidecar from another source tree, e.g. an older commit's, for before/after) dist=<dir> (an
+//   existing build of it, e.g. from `tsc -p tsconfig.build.json --outDir dir`: skips the build) label=<text>
+//   out=test/bench/results/sync-scale.md (appends a section; out= with no value appends nothing)
+// Run it under the shared lock: flock /work/.heavy.lock npx tsx test/bench/sync-scale.bench.ts ...
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { KubeClient } from '../../src/kube/client.js';
+import { Informer } from '../../src/kube/informer.js';
+import type { KubeObject } from '../../src/kube/object.js';
+import { ConfigMaps, Secrets } from '../../src/kube/resources.js';
+import { ORIGIN_CLUSTER_LABEL, SOURCE_LABEL, STATUS_ANNOTATION } from '../../sync/keys.js';
+import { repoRoot } from '../../local/binaries.js';
+import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
+import { freePort } from '../../local/ports.js';
+import { machineFacts, stats } from './machine.js';
+import { acceptingNamespace, b64, localIdentity, registration, remoteIdentity, secretSource } from './sync-fixtures.js';
+
+const arg = Object.fromEntries(process.argv.slice(2).map((a) => [a.split('=')[0], a.slice(a.indexOf('=') + 1)])) as Record<string, string | undefined>;
+const num = (k: string, d: number) => (arg[k] !== undefined && arg[k] !== '' ? Number(arg[k]) : d);
+const SOURCES = num('sources', 1000);
+const NAMESPACES = num('namespaces', 10);
+const CLUSTERS = num('clusters', 0);
+const PAYLOAD = num('payload', 1024);
+const CHURN_RATE = num('churnRate', 10);
+const CHURN_SECONDS = num('churnSeconds', 20);
+const IDLE_SECONDS = num('idleSeconds', 30);
+const QPS = arg.qps;
+const BURST = arg.burst;
+const PROFILE = arg.profile ? path.resolve(arg.profile) : undefined;
+const SRC = path.resolve(arg.src ?? repoRoot);
+const DIST = arg.dist ? path.resolve(arg.dist) : undefined;
+const LABEL = arg.label ?? '';
+const OUT = arg.out === undefined ? path.join(repoRoot, 'test/bench/results/sync-scale.md') : arg.out ? path.resolve(arg.out) : undefined;
+const SYNC_NS = 'kcp-sync';
+const SRC_NS = 'scale-src';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (msg: string) => console.log(`[sync-scale] ${msg}`);
+
+function rssOf(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) / 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** kube-apiserver processes on the machine: other work sharing the 2 cores shows here. */
+function otherApiServers(): number {
+  let n = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('kube-apiserver')) n++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return n;
+}
+
+/** The sidecar compiled as it ships (tsconfig.build.json) from `src` into a scratch directory. */
+function build(src: string): string {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'kcp-sync-scale-'));
+  try {
+    execFileSync(path.join(repoRoot, 'node_modules/.bin/tsc'), ['-p', path.join(src, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
+  } catch {
+    // tsc exits non-zero on type errors elsewhere in the tree but still emits; the check below decides.
+  }
+  if (!existsSync(path.join(out, 'sync/main.js'))) throw new Error(`the build of ${src} did not produce sync/main.js`);
+  writeFileSync(path.join(out, 'package.json'), '{"type":"module"}\n');
+  symlinkSync(path.join(repoRoot, 'node_modules'), path.join(out, 'node_modules'));
+  return out;
+}
+
+/** The probe client (probe.ts) as its own process: its samples as [epoch ms, duration ms]. */
+function probe(kubeconfig: string): { stop: () => Promise<Array<[number, number]>> } {
+  const p = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/bench/probe.ts'), kubeconfig], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise((r) => p.once('exit', r));
+  return {
+    stop: async () => {
+      p.kill('SIGTERM');
+      await exited;
+      return out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ').map(Number) as [number, number]);
+    },
+  };
+}
+
+const decode = (o: KubeObject): string | undefined => {
+  const v = (o.data as Record<string, string> | undefined)?.v;
+  return v === undefined ? undefined : Buffer.from(v, 'base64').toString();
+};
+
+// An overloaded API server can reset a connection under a request in a way that surfaces as an
+// uncaught 'error' event; it must not kill the benchmark before it stops the sidecar it started.
+process.on('uncaughtException', (err) => {
+  console.error(`[sync-scale] uncaught (run continues): ${String(err)}`);
+  process.exitCode = 1;
+});
+
+const hub = await startControlPlane({ name: 'scale-hub', crds: false });
+const edges: ControlPlane[] = [];
+for (let i = 0; i < CLUSTERS; i++) edges.push(await startControlPlane({ name: `scale-edge-${i}`, crds: false }));
+const admin = await hub.client('bench-admin');
+const edgeAdmins = await Promise.all(edges.map((e) => e.client('bench-admin')));
+let child: ReturnType<typeof spawn> | undefined;
+let buildDir: string | undefined;
+const watchers: Informer[] = [];
+try {
+  const kubeconfig = await localIdentity(hub, admin, SYNC_NS);
+  for (const [i, e] of edges.entries()) {
+    await admin.create(Secrets, registration(SYNC_NS, `edge-${i}`, await remoteIdentity(e, edgeAdmins[i] as KubeClient)));
+  }
+  await admin.create(ConfigMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'probe', namespace: 'default' }, data: { a: 'b' } });
+
+  // Destinations: namespaces accepting every source of scale-src (on the hub, or on each edge).
+  const dests = Array.from({ length: NAMESPACES }, (_, i) => `scale-${i}`);
+  const destClients = CLUSTERS > 0 ? edgeAdmins : [admin];
+  for (const c of destClients) for (const ns of dests) await acceptingNamespace(c, ns, [`${SRC_NS}/*`, `hub/${SRC_NS}/*`]);
+  await acceptingNamespace(admin, SRC_NS, undefined);
+  const targets = CLUSTERS > 0 ? { clusters: ['edge-*'], namespaces: ['scale-*'] } : { namespaces: ['scale-*'] };
+  const payload = randomBytes(Math.ceil((PAYLOAD * 3) / 4)).toString('base64').slice(0, PAYLOAD);
+  const tCreate = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < SOURCES) {
+        const i = next++;
+        const src = secretSource(SRC_NS, `s-${i}`, { v: '0' }, targets);
+        (src.data as Record<string, string>)['ca.crt'] = payload;
+        await admin.create(Secrets, src);
+      }
+    }),
+  );
+  log(`${SOURCES} sources created in ${((performance.now() - tCreate) / 1000).toFixed(1)} s`);
+
+  // What the benchmark watches: replicas on every destination cluster, sources' status on the hub.
+  const perSource = NAMESPACES * Math.max(1, CLUSTERS);
+  const target = SOURCES * perSource;
+  const replicaWatchers = destClients.map((c) => new Informer(c, Secrets, { labelSelector: `${ORIGIN_CLUSTER_LABEL}=hub` }));
+  const sourceWatcher = new Informer(admin, Secrets, { namespace: SRC_NS, labelSelector: `${SOURCE_LABEL}=true` });
+  watchers.push(...replicaWatchers, sourceWatcher);
+  for (const w of watchers) w.start();
+  await Promise.all(watchers.map((w) => w.waitForSync()));
+  const replicaCount = () => replicaWatchers.reduce((n, w) => n + w.size, 0);
+  const wantSummary = `${perSource} Synced`;
+  const isDone = (o: KubeObject) => {
+    const s = o.metadata.annotations?.[STATUS_ANNOTATION];
+    return s !== undefined && (JSON.parse(s) as { summary?: string }).summary === wantSummary;
+  };
+  let statusDone = 0;
+  sourceWatcher.on({
+    update: (o, n) => {
+      if (o.metadata.annotations?.[STATUS_ANNOTATION] === n.metadata.annotations?.[STATUS_ANNOTATION]) return;
+      statusDone += (isDone(n) ? 1 : 0) - (isDone(o) ? 1 : 0);
+    },
+  });
+
+  // Churn bookkeeping: value → when its update started and which replicas still lack it.
+  const pending = new Map<string, { t0: number; left: number; first?: number }>();
+  const firstLag: number[] = [];
+  const allLag: number[] = [];
+  for (const w of replicaWatchers) {
+    w.on({
+      update: (o, n) => {
+        const v = decode(n);
+        if (!v || v === decode(o)) return;
+        const p = pending.get(v);
+        if (!p) return;
+        const now = performance.now();
+        if (p.first === undefined) {
+          p.first = now - p.t0;
+          firstLag.push(p.first);
+        }
+        if (--p.left === 0) {
+          allLag.push(now - p.t0);
+          pending.delete(v);
+        }
+      },
+    });
+  }
+
+  if (!DIST) buildDir = build(SRC);
+  const dist = DIST ?? (buildDir as string);
+  const port = await freePort();
+  const flags = [`--kubeconfig=${kubeconfig}`, `--namespace=${SYNC_NS}`, '--cluster-name=hub', `--health-probe-bind-address=127.0.0.1:${port}`, '--log-level=warn'];
+  if (QPS) flags.push(`--cluster-qps=${QPS}`);
+  if (BURST) flags.push(`--cluster-burst=${BURST}`);
+  const nodeFlags: string[] = [];
+  if (PROFILE) {
+    mkdirSync(PROFILE, { recursive: true });
+    nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${PROFILE}`, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${PROFILE}`);
+  }
+
+  // The probe's baseline: the API server with nothing else going on.
+  const pr = probe(hub.kubeconfigPath);
+  await sleep(5_000); // tsx start-up, then a few seconds of baseline
+  const tSpawn = performance.now();
+  const epochSpawn = Date.now();
+  child = spawn(process.execPath, [...nodeFlags, path.join(dist, 'sync/main.js'), ...flags], { cwd: PROFILE ?? repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  const pid = child.pid ?? 0;
+  const auditSince = new Date();
+  let tReplicas = 0;
+  let tStatus = 0;
+  const deadline = Date.now() + 30 * 60_000;
+  while (!tReplicas || !tStatus) {
+    if (Date.now() > deadline) throw new Error(`not converged: ${replicaCount()}/${target} replicas, ${statusDone}/${SOURCES} statuses`);
+    if (!tReplicas && replicaCount() >= target) tReplicas = performance.now() - tSpawn;
+    if (!tStatus && statusDone >= SOURCES) tStatus = performance.now() - tSpawn;
+    await sleep(20);
+  }
+  const probeSamples = await pr.stop();
+  const rssConverged = rssOf(pid);
+  log(`converged: replicas ${(tReplicas / 1000).toFixed(1)} s, statuses ${(tStatus / 1000).toFixed(1)} s, RSS ${rssConverged.rss.toFixed(0)} MiB`);
+  const probeBase = probeSamples.filter(([t]) => t < epochSpawn).map(([, d]) => d);
+  const probeBurst = probeSamples.filter(([t]) => t >= epochSpawn && t <= epochSpawn + tReplicas).map(([, d]) => d);
+
+  const allCps = [hub, ...edges];
+  const writesBy = async (since: Date, until?: Date) => {
+    const by: Record<string, number> = {};
+    let total = 0;
+    for (const cp of allCps) {
+      for (const ev of await cp.auditedWrites({ userAgent: 'kcp-sync', since })) {
+        if (until && new Date(ev.requestReceivedTimestamp) >= until) continue;
+        const k = `${ev.verb} ${ev.objectRef?.resource ?? '?'}${ev.objectRef?.subresource ? `/${ev.objectRef.subresource}` : ''}`;
+        by[k] = (by[k] ?? 0) + 1;
+        total++;
+      }
+    }
+    return { total, by };
+  };
+  await sleep(3_000); // the last status writes and events land
+  const tChurn = new Date();
+  const burstWrites = await writesBy(auditSince, tChurn);
+
+  // Steady churn: random sources updated at a fixed rate, each lag timed through the watch.
+  const updates: Array<Promise<unknown>> = [];
+  const nUpdates = Math.round(CHURN_RATE * CHURN_SECONDS);
+  for (let i = 0; i < nUpdates; i++) {
+    const at = tChurn.getTime() + (i * 1000) / CHURN_RATE;
+    const wait = at - Date.now();
+    if (wait > 0) await sleep(wait);
+    const value = `churn-${i}`;
+    const name = `s-${Math.floor(Math.random() * SOURCES)}`;
+    pending.set(value, { t0: performance.now(), left: perSource });
+    updates.push(admin.patch(Secrets, SRC_NS, name, { data: { v: b64(value) } }, 'merge'));
+  }
+  await Promise.all(updates);
+  const churnDeadline = Date.now() + 60_000;
+  while (pending.size > 0 && Date.now() < churnDeadline) await sleep(50);
+  await sleep(3_000);
+  const tIdle = new Date();
+  const churnWrites = await writesBy(tChurn, tIdle);
+  const rssChurn = rssOf(pid);
+  log(`churn: ${allLag.length}/${nUpdates} updates complete, all-replica lag p50 ${stats(allLag).p50.toFixed(1)} ms p99 ${stats(allLag).p99.toFixed(1)} ms`);
+
+  await sleep(IDLE_SECONDS * 1000);
+  const idleWrites = await writesBy(tIdle);
+  const rssIdle = rssOf(pid);
+  log(`idle ${IDLE_SECONDS} s: ${idleWrites.total} writes; RSS ${rssIdle.rss.toFixed(0)} MiB, peak ${rssIdle.hwm.toFixed(0)} MiB`);
+
+  if (PROFILE) {
+    // The heap snapshot last: writing it blocks the process and costs memory of its own.
+    const before = new Set(readdirSync(PROFILE));
+    child.kill('SIGUSR2');
+    let file: string | undefined;
+    let lastSize = -1;
+    for (let i = 0; i < 600; i++) {
+      await sleep(1_000);
+      file ??= readdirSync(PROFILE).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+      if (!file) continue;
+      const size = statSync(path.join(PROFILE, file)).size;
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+      if (size === lastSize && res?.ok) break;
+      lastSize = size;
+    }
+    log(`heap snapshot: ${file ?? 'none'}`);
+  }
+
+  const s = (xs: number[]) => stats(xs);
+  const f1 = (n: number) => n.toFixed(1);
+  const floor = target + SOURCES;
+  const fmtBy = (by: Record<string, number>) =>
+    Object.entries(by)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none';
+  const facts = machineFacts();
+  const shape = CLUSTERS > 0 ? `${SOURCES} sources × ${CLUSTERS} remote clusters × ${NAMESPACES} namespaces` : `${SOURCES} sources × ${NAMESPACES} namespaces (one cluster)`;
+  const pb = s(probeBase);
+  const pu = s(probeBurst);
+  const fl = s(firstLag);
+  const al = s(allLag);
+  const row = {
+    label: LABEL,
+    shape,
+    qps: QPS ?? 'default',
+    converge: f1(tReplicas / 1000),
+    status: f1(tStatus / 1000),
+    writes: burstWrites.total,
+    floor,
+    probe: `${f1(pb.p50)}/${f1(pb.p99)} → ${f1(pu.p50)}/${f1(pu.p99)}`,
+    lag: `${f1(fl.p50)}/${f1(fl.p99)}, ${f1(al.p50)}/${f1(al.p99)}`,
+    churnWrites: churnWrites.total,
+    idle: idleWrites.total,
+    rss: `${rssConverged.rss.toFixed(0)}/${rssChurn.rss.toFixed(0)}/${rssIdle.rss.toFixed(0)}/${rssIdle.hwm.toFixed(0)}`,
+  };
+  console.log(`RESULT ${JSON.stringify(row)}`);
+  const section = [
+    `## ${facts.date} (commit ${facts.commit})${LABEL ? ` — ${LABEL}` : ''}`,
+    '',
+    ...Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`),
+    `- sidecar: \`node sync/main.js\` compiled from ${DIST ? `\`${DIST}\`` : SRC === repoRoot ? 'this tree' : `\`${SRC}\``}, ${QPS || BURST ? `\`--cluster-qps=${QPS ?? 'default'} --cluster-burst=${BURST ?? 'default'}\`` : 'shipped defaults'}${PROFILE ? ', with --cpu-prof' : ''}`,
+    `- shape: ${shape}; ${PAYLOAD}-byte payload per source; sources exist before the sidecar starts`,
+    `- machine load at the end (1/5/15 min): ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}; kube-apiservers running on the machine: ${otherApiServers()} (this run: ${1 + CLUSTERS})`,
+    '',
+    '| what | value |',
+    '|---|---|',
+    `| replicas | ${target} |`,
+    `| sidecar start → every replica exists | ${f1(tReplicas / 1000)} s |`,
+    `| sidecar start → every source's status all Synced | ${f1(tStatus / 1000)} s |`,
+    `| sidecar writes to converge (floor: replicas + one status per source = ${floor}) | ${burstWrites.total} (${fmtBy(burstWrites.by)}) |`,
+    `| probe GET p50 / p99 before → during the burst | ${f1(pb.p50)} / ${f1(pb.p99)} ms → ${f1(pu.p50)} / ${f1(pu.p99)} ms (${probeBurst.length} GETs) |`,
+    `| churn: ${CHURN_RATE} updates/s for ${CHURN_SECONDS} s; lag to first replica p50 / p99 | ${f1(fl.p50)} / ${f1(fl.p99)} ms |`,
+    `| churn: lag to all ${perSource} replicas p50 / p99 / max | ${f1(al.p50)} / ${f1(al.p99)} / ${f1(al.max)} ms (${allLag.length} of ${nUpdates} complete) |`,
+    `| writes during churn (floor ≤ ${nUpdates * perSource + nUpdates}) | ${churnWrites.total} (${fmtBy(churnWrites.by)}) |`,
+    `| writes in ${IDLE_SECONDS} s idle | ${idleWrites.total} |`,
+    `| RSS converged / after churn / after idle / peak | ${rssConverged.rss.toFixed(0)} / ${rssChurn.rss.toFixed(0)} / ${rssIdle.rss.toFixed(0)} / ${rssIdle.hwm.toFixed(0)} MiB |`,
+    '',
+  ].join('\n');
+  console.log(section);
+  if (OUT) {
+    if (!existsSync(OUT)) writeFileSync(OUT, '# Sync sidecar at scale\n\nMeasured with `npx tsx test/bench/sync-scale.bench.ts`; see its header for what each figure means.\n\n');
+    appendFileSync(OUT, `${section}\n`);
+  }
+} finally {
+  for (const w of watchers) await w.stop();
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child?.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(30_000)]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+  admin.close();
+  for (const c of edgeAdmins) c.close();
+  await Promise.all([hub.stop(), ...edges.map((e) => e.stop())]);
+}
