@@ -20,6 +20,7 @@ import { registry } from '../kube/metrics.js';
 import type { KubeObject } from '../kube/object.js';
 import { deploymentName } from '../resources/shard/model.js';
 import { frontProxyNames } from '../resources/frontproxy/model.js';
+import { rootShardProxyName } from '../resources/rootshard-proxy/model.js';
 import { appliedRelease, familyOf, recordedRelease, versionOf, type AppliedRelease } from '../resources/release.js';
 import type { ControllerContext } from './context.js';
 import { deploymentAvailable } from './status.js';
@@ -87,6 +88,7 @@ function components(ctx: ControllerContext, rs: KubeObject): Array<{ kind: Rollo
   const ns = rs.metadata.namespace;
   const rsName = rs.metadata.name ?? '';
   const spec = rs.spec as RootShardSpec;
+  const proxy = rootShardProxyName({ name: rsName, spec });
   const refersHere = (o: KubeObject) => (o.spec as ShardSpec | FrontProxySpec | undefined)?.rootShard?.ref?.name === rsName && !o.metadata.deletionTimestamp;
   return [
     { kind: 'RootShard' as const, name: rsName, phase: 0 as const, spec, deployment: deploymentName('RootShard', rsName) },
@@ -98,13 +100,7 @@ function components(ctx: ControllerContext, rs: KubeObject): Array<{ kind: Rollo
       .list(ns)
       .filter(refersHere)
       .map((f) => ({ kind: 'FrontProxy' as const, name: f.metadata.name ?? '', phase: 2 as const, spec: f.spec, deployment: frontProxyNames({ name: f.metadata.name ?? '', root: { name: rsName, spec } }).deployment })),
-    {
-      kind: 'RootShardProxy' as const,
-      name: frontProxyNames({ name: rsName, internal: true, root: { name: rsName, spec } }).deployment,
-      phase: 2 as const,
-      spec,
-      deployment: frontProxyNames({ name: rsName, internal: true, root: { name: rsName, spec } }).deployment,
-    },
+    { kind: 'RootShardProxy' as const, name: proxy, phase: 2 as const, spec, deployment: proxy },
   ];
 }
 
