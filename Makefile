@@ -64,11 +64,18 @@ test-integration: deps tools binaries ## integration tests against a real etcd +
 test-e2e: deps tools binaries ## e2e tests with the real kcp binaries
 	npx vitest run --project e2e $(call report,e2e)
 
+.PHONY: test-chaos
+test-chaos: deps tools binaries ## reliability under faults: kills, API outages, partitions, fuzzing, leak scan
+	npx vitest run --project chaos $(call report,chaos)
+
+.PHONY: chaos
+chaos: test-chaos ## the chaos tier alone (also part of `make test`)
+
 .PHONY: test
-test: ## every tier: check, unit, integration, e2e
+test: ## every tier: check, unit, integration, e2e, chaos
 	rm -rf $(REPORTS)
-	$(MAKE) --no-print-directory check test-unit test-integration test-e2e
-	node hack/test-summary.mjs $(REPORTS)/unit.json $(REPORTS)/integration.json $(REPORTS)/e2e.json
+	$(MAKE) --no-print-directory check test-unit test-integration test-e2e test-chaos
+	node hack/test-summary.mjs $(REPORTS)/unit.json $(REPORTS)/integration.json $(REPORTS)/e2e.json $(REPORTS)/chaos.json
 
 .PHONY: run
 run: build ## the operator against the current kubeconfig
