@@ -21,7 +21,7 @@ import { ensureCertManagerCertificate, certManagerConflictCondition, watchCertMa
 import { applyComponent } from './component-workload.js';
 import { certificatesCondition, unsupportedTemplates } from './component-status.js';
 import { CacheServers, controllerContext, secretData, type ControllerContext, type OperatorSettings } from './context.js';
-import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
+import { buildStatus, reportForbidden, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 import { unsupportedCondition } from './unsupported.js';
 import { podDisruptionBudgetInformer, specOrDeletionChanged } from './watches.js';
@@ -131,7 +131,7 @@ function publishCA(
 }
 
 export function setupCacheServerController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
-  const c = new Controller('cacheserver', (req) => reconcileCacheServer(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
+  const c = new Controller('cacheserver', (req) => reconcileCacheServer(ctx, req), { logger: manager.log, concurrency: settings.concurrency, onError: reportForbidden(ctx, CacheServers, (k) => ctx.cacheServers.get(k)) });
   c.watchFor(ctx.cacheServers, specOrDeletionChanged);
   watchCertManagerConflicts(c, ctx, ctx.cacheServers);
   for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);

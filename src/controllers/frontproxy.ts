@@ -23,7 +23,7 @@ import { applyComponent } from './component-workload.js';
 import { certificatesCondition, rootShardRefConditions, unsupportedTemplates } from './component-status.js';
 import { controllerContext, FrontProxies, secretData, type ControllerContext, type OperatorSettings } from './context.js';
 import { shardsOf } from './rootshard.js';
-import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
+import { buildStatus, reportForbidden, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 import { unsupportedCondition } from './unsupported.js';
 import { configMapInformer, frontProxyInformer, podDisruptionBudgetInformer, specOrDeletionChanged, virtualWorkspaceInformer, watchMappedWhen } from './watches.js';
@@ -172,7 +172,7 @@ export async function applyFrontProxyWorkload(
 }
 
 export function setupFrontProxyController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
-  const c = new Controller('frontproxy', (req) => reconcileFrontProxy(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
+  const c = new Controller('frontproxy', (req) => reconcileFrontProxy(ctx, req), { logger: manager.log, concurrency: settings.concurrency, onError: reportForbidden(ctx, FrontProxies, (k) => frontProxyInformer(ctx).get(k)) });
   const frontProxies = frontProxyInformer(ctx);
   c.watchFor(frontProxies, specOrDeletionChanged);
   watchCertManagerConflicts(c, ctx, frontProxies);

@@ -33,7 +33,7 @@ import { controllerContext, Kubeconfigs, secretData, type ControllerContext, typ
 import { ensureFinalizer } from './finalizer.js';
 import { kcpEndpoint, operatorKcpClient, type KcpEndpoint } from './kcp-client.js';
 import { removeBindings, syncBindings } from './kubeconfig-rbac.js';
-import { buildStatus, writeStatus } from './status.js';
+import { buildStatus, reportForbidden, writeStatus } from './status.js';
 import { reconcileFederatedKubeconfig } from './federation-kubeconfig.js';
 import { responseConfigMapName } from '../federation/protocol.js';
 import { configMapInformer } from './watches.js';
@@ -298,7 +298,7 @@ async function writeKubeconfigStatus(ctx: ControllerContext, kc: KubeObject, sta
 }
 
 export function setupKubeconfigController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
-  const c = new Controller('kubeconfig', (req) => reconcileKubeconfig(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
+  const c = new Controller('kubeconfig', (req) => reconcileKubeconfig(ctx, req), { logger: manager.log, concurrency: settings.concurrency, onError: reportForbidden(ctx, Kubeconfigs, (k) => kubeconfigInformer(ctx).get(k)) });
   const kubeconfigs = kubeconfigInformer(ctx);
   const frontProxies = frontProxyInformer(ctx);
   c.watchFor(kubeconfigs, specOrDeletionChanged);

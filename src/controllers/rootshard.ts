@@ -20,7 +20,7 @@ import { REQUEST_KEY } from '../federation/protocol.js';
 import { applyShardWorkload } from './shard-workload.js';
 import { reconcileRootShardProxy, rootShardProxyCertificates } from './rootshard-proxy.js';
 import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
-import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
+import { buildStatus, reportForbidden, deploymentAvailable, writeStatus } from './status.js';
 import { forgetRollout, releaseFor, stepRollout, watchRolloutComponents } from './rollout.js';
 import { withRelease } from '../resources/release.js';
 import { deploymentName } from '../resources/shard/model.js';
@@ -139,7 +139,7 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
 }
 
 export function setupRootShardController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
-  const c = new Controller('rootshard', (req) => reconcileRootShard(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
+  const c = new Controller('rootshard', (req) => reconcileRootShard(ctx, req), { logger: manager.log, concurrency: settings.concurrency, onError: reportForbidden(ctx, RootShards, (k) => ctx.rootShards.get(k)) });
   c.watchFor(ctx.rootShards, generationChanged);
   watchCertManagerConflicts(c, ctx, ctx.rootShards);
   for (const inf of [ctx.secrets, ctx.deployments, ctx.services, podDisruptionBudgetInformer(ctx)]) c.watchOwned(inf, API_VERSION_KIND);

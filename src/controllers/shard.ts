@@ -20,7 +20,7 @@ import { deregisterShard, setFinalizer } from './deregistration.js';
 import { shardsOf } from './rootshard.js';
 import { applyShardWorkload } from './shard-workload.js';
 import { unsupportedCondition, unsupportedShardFields } from './unsupported.js';
-import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
+import { buildStatus, reportForbidden, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 import { reconcileFederatedShard } from './federation-shard.js';
 import { configMapInformer, podDisruptionBudgetInformer, specOrDeletionChanged, watchMappedWhen } from './watches.js';
@@ -127,7 +127,7 @@ export function peersOf(ctx: ControllerContext, s: KubeObject): string[] {
 }
 
 export function setupShardController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
-  const c = new Controller('shard', (req) => reconcileShard(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
+  const c = new Controller('shard', (req) => reconcileShard(ctx, req), { logger: manager.log, concurrency: settings.concurrency, onError: reportForbidden(ctx, Shards, (k) => ctx.shards.get(k)) });
   const rootOf = (s: KubeObject) => (s.spec as ShardSpec | undefined)?.rootShard?.ref?.name;
   // Finalizer edits and deletion change metadata only; those must still wake the controller.
   c.watchFor(ctx.shards, (o, n) => generationChanged(o, n) || !!n.metadata.deletionTimestamp);

@@ -4,6 +4,7 @@
 // - Reconciling / Stalled: the kstatus "abnormal-true" pair, so tools see InProgress or Failed.
 import type { ResourceType } from '../kube/resources.js';
 import { setConditions, type Condition, type ConditionInput } from '../kube/conditions.js';
+import { describeError, isForbidden } from '../kube/errors.js';
 import type { KubeObject } from '../kube/object.js';
 import { recordAvailability } from './component-metrics.js';
 import type { ControllerContext } from './context.js';
@@ -78,4 +79,26 @@ export function buildStatus({ obj, conditions, failure, extra, inProgress }: Sta
 export async function writeStatus(ctx: ControllerContext, r: ResourceType, obj: KubeObject, status: Record<string, unknown>): Promise<void> {
   await ctx.applier.applyStatus(r, obj, status);
   recordAvailability(r.kind, obj, status);
+}
+
+export const FORBIDDEN = 'Forbidden';
+
+/**
+ * The onError of each kind's controller. A reconcile the API server refused for want of an RBAC
+ * right (403) is something a person must fix, and the log is not where they look: the object shows
+ * Stalled, reason Forbidden, with the refusal (which names the verb and the resource, never a
+ * body), and a Warning Event says the same. The next reconcile that gets through rewrites Stalled.
+ * Best effort: the missing right may be the one to write status or Events (then the log has it).
+ */
+export function reportForbidden(ctx: ControllerContext, r: ResourceType, lookup: (key: string) => KubeObject | undefined): (req: { key: string }, err: unknown) => Promise<void> {
+  return async (req, err) => {
+    if (!isForbidden(err)) return;
+    const obj = lookup(req.key);
+    if (!obj || obj.metadata.deletionTimestamp) return;
+    const message = `the operator lacks an RBAC right: ${describeError(err)}`;
+    void ctx.events.record(obj, 'Warning', FORBIDDEN, message);
+    const status = (obj.status ?? {}) as { conditions?: Condition[] };
+    const stalled: ConditionInput = { type: 'Stalled', status: 'True', reason: FORBIDDEN, message, observedGeneration: obj.metadata.generation };
+    await ctx.applier.applyStatus(r, obj, { ...status, conditions: setConditions(status.conditions, [stalled]) });
+  };
 }

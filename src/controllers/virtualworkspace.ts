@@ -25,7 +25,7 @@ import { reconcileCertificates } from './certificates.js';
 import { applyComponent } from './component-workload.js';
 import { certificatesCondition, unsupportedTemplates } from './component-status.js';
 import { controllerContext, secretData, VirtualWorkspaces, type ControllerContext, type OperatorSettings } from './context.js';
-import { buildStatus, deploymentAvailable, writeStatus } from './status.js';
+import { buildStatus, reportForbidden, deploymentAvailable, writeStatus } from './status.js';
 import { certificateTemplatesFor } from './templates.js';
 import { unsupportedCondition } from './unsupported.js';
 import { specOrDeletionChanged, virtualWorkspaceInformer, watchMappedWhen } from './watches.js';
@@ -204,7 +204,7 @@ export function watchKcpVirtualWorkspaces(c: Controller, ctx: ControllerContext,
 }
 
 export function setupVirtualWorkspaceController(manager: Manager, settings: OperatorSettings, ctx = controllerContext(manager, settings)): Controller {
-  const c = new Controller('virtualworkspace', (req) => reconcileVirtualWorkspace(ctx, req), { logger: manager.log, concurrency: settings.concurrency });
+  const c = new Controller('virtualworkspace', (req) => reconcileVirtualWorkspace(ctx, req), { logger: manager.log, concurrency: settings.concurrency, onError: reportForbidden(ctx, VirtualWorkspaces, (k) => virtualWorkspaceInformer(ctx).get(k)) });
   const vws = virtualWorkspaceInformer(ctx);
   c.watchFor(vws, specOrDeletionChanged);
   for (const inf of [ctx.secrets, ctx.deployments, ctx.services]) c.watchOwned(inf, API_VERSION_KIND);

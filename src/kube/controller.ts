@@ -35,6 +35,12 @@ export interface ControllerOptions {
   concurrency?: number;
   backoff?: BackoffOptions;
   logger?: Logger;
+  /**
+   * Told of every failed reconcile before its retry (never of a success): lets a controller say on
+   * the object what went wrong when the error is one a person must fix, such as a missing RBAC right.
+   * Errors it throws are logged and otherwise ignored.
+   */
+  onError?: (req: ReconcileRequest, err: unknown) => Promise<void>;
 }
 
 export type UpdatePredicate<T> = (oldObj: T, newObj: T) => boolean;
@@ -47,6 +53,7 @@ export class Controller {
   readonly queue: WorkQueue;
   private readonly concurrency: number;
   private readonly log: Logger;
+  private readonly onError: ControllerOptions['onError'];
   private workers: Promise<void>[] = [];
   private active = 0;
   /** Counts reconciles per key; tests and benchmarks read it. */
@@ -60,6 +67,7 @@ export class Controller {
     this.queue = new WorkQueue(name, opts.backoff ?? DEFAULT_BACKOFF);
     this.concurrency = opts.concurrency ?? 4;
     this.log = (opts.logger ?? silentLogger).child({ controller: name });
+    this.onError = opts.onError;
   }
 
   /** The primary kind: every event enqueues the object's own key. */
@@ -153,6 +161,9 @@ export class Controller {
       } else {
         const delay = this.queue.addRateLimited(key);
         log.warn({ err: describeError(err), retryInMs: delay }, 'reconcile failed; retrying with backoff');
+      }
+      if (this.onError) {
+        await this.onError({ key, namespace, name, log, reconcileID }, err).catch((e: unknown) => log.warn({ err: describeError(e) }, 'cannot report the failed reconcile'));
       }
     } finally {
       end();
