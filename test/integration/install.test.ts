@@ -1,6 +1,6 @@
 // deploy/ installs server-side (dry run and for real), and the operator runs under the
-// ServiceAccount with exactly deploy/'s RBAC: a topology converges, and taking away any one of a
-// sample of rules breaks something. Runs on its own control plane (it installs cluster-wide RBAC).
+// ServiceAccount with exactly deploy/'s RBAC: a topology converges (that every single rule is needed
+// is test/chaos/rbac-operator.test.ts). Runs on its own control plane (it installs cluster-wide RBAC).
 // The Helm chart gets the same treatment on a second control plane: rendered with `helm template`,
 // applied server-side, the standard topology converges under the chart's ServiceAccount and RBAC.
 // No kubelet runs the installed Deployment: the operator runs as a local process with the token of
@@ -15,16 +15,13 @@ import { Deployments, Namespaces, PodDisruptionBudgets, Secrets, type ResourceTy
 import { binaryPath, repoRoot } from '../../local/binaries.js';
 import { CHART_DIR, renderChart } from '../../local/chart.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
-import { spawnEntry, type Entry } from '../../local/entry.js';
 import { serviceAccountKubeconfig } from '../../local/install.js';
 import { freePort } from '../../local/ports.js';
 import { builtInPkiRootShard, fixture } from './fixtures.js';
 import { eventually } from './helpers.js';
+import { ClusterRoles, runOperator, type Rule } from './rbac-fixtures.js';
 
 const NS = 'kcp-operator-system';
-const ClusterRoles: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false };
-const Roles: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true };
-type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
 
 function kubectl(cp: ControlPlane, ...args: string[]): string {
   return execFileSync(binaryPath('kubectl'), ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -42,26 +39,6 @@ function waitForCrds(cp: ControlPlane): void {
       execFileSync('sleep', ['0.1']);
     }
   }
-}
-
-function runOperator(kubeconfig: string, port: number, entry: Entry = 'src/main.ts', extra: string[] = []) {
-  const child = spawnEntry(entry, [`--kubeconfig=${kubeconfig}`, '--leader-elect', `--health-probe-bind-address=127.0.0.1:${port}`, ...extra], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { POD_NAMESPACE: NS, LOG_LEVEL: 'warn' },
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  return {
-    child,
-    stderr: () => stderr,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-      }),
-  };
 }
 
 const topology = (ns: string): KubeObject[] => [
@@ -82,8 +59,6 @@ const topology = (ns: string): KubeObject[] => [
 describe('install (deploy/)', () => {
   let cp: ControlPlane;
   let admin: KubeClient;
-  let clusterRole: KubeObject & { rules: Rule[] };
-  let leaseRole: KubeObject & { rules: Rule[] };
   beforeAll(async () => {
     cp = await startControlPlane({ name: 'install', crds: false });
     admin = await cp.client('install-test');
@@ -108,8 +83,6 @@ describe('install (deploy/)', () => {
   });
 
   it('runs the operator under its ServiceAccount with exactly deploy/\'s RBAC, and a topology converges', async () => {
-    clusterRole = (await admin.get(ClusterRoles, undefined, 'kcp-operator-ts')) as typeof clusterRole;
-    leaseRole = (await admin.get(Roles, NS, 'kcp-operator-leader-election')) as typeof leaseRole;
     const kubeconfig = await serviceAccountKubeconfig(cp, admin, 'kcp-operator');
     const whoami = JSON.parse(execFileSync(binaryPath('kubectl'), ['--kubeconfig', kubeconfig, 'auth', 'whoami', '-o', 'json'], { encoding: 'utf8' })) as { status: { userInfo: { username: string } } };
     expect(whoami.status.userInfo.username).toBe(`system:serviceaccount:${NS}:kcp-operator`);
@@ -126,75 +99,12 @@ describe('install (deploy/)', () => {
         const rs = await admin.get(RootShards, 'topo', 'root');
         return (rs.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions?.some((c) => c.type === 'CertificatesReady' && c.status === 'True');
       }, 60_000);
-      expect(op.stderr()).not.toMatch(/forbidden/i);
+      expect(op.output()).not.toMatch(/forbidden/i);
     } finally {
       await op.stop();
     }
   });
 
-  // Each case takes one verb away and names what must then stop working.
-  // `progress: true`: the broken state itself shows the operator got that far (it needs Deployments),
-  // so it is waited for; the others are looked at once after a pause, being true before any reconcile.
-  const cases: Array<{ name: string; role: 'cluster' | 'lease'; group: string; resource: string; verb: string; progress?: boolean; broken: (ns: string) => Promise<boolean> }> = [
-    {
-      name: 'secrets create: no CA can be issued',
-      role: 'cluster', group: '', resource: 'secrets', verb: 'create',
-      broken: async (ns) => !(await admin.list(Secrets, { namespace: ns })).items.some((s) => s.metadata.name === 'root-ca'),
-    },
-    {
-      name: 'deployments create: no workload',
-      role: 'cluster', group: 'apps', resource: 'deployments', verb: 'create',
-      broken: async (ns) => (await admin.list(Deployments, { namespace: ns })).items.length === 0,
-    },
-    {
-      name: 'poddisruptionbudgets create: no budget',
-      role: 'cluster', group: 'policy', resource: 'poddisruptionbudgets', verb: 'create',
-      progress: true,
-      broken: async (ns) => (await admin.list(Deployments, { namespace: ns })).items.length > 0 && (await admin.list(PodDisruptionBudgets, { namespace: ns })).items.length === 0,
-    },
-    {
-      name: 'rootshards/status patch: no status',
-      role: 'cluster', group: 'operator.kcp.io', resource: 'rootshards/status', verb: 'patch',
-      broken: async (ns) => (await admin.get(RootShards, ns, 'root')).status === undefined,
-    },
-    {
-      // The Lease exists from the previous run, so taking it needs update (a fresh install: create).
-      name: 'leases update: never leads, so nothing is reconciled',
-      role: 'lease', group: 'coordination.k8s.io', resource: 'leases', verb: 'update',
-      broken: async (ns) => (await admin.list(Secrets, { namespace: ns })).items.length === 0,
-    },
-  ];
-
-  it.each(cases)('without $name', async (c) => {
-    const original = c.role === 'cluster' ? clusterRole : leaseRole;
-    const without = structuredClone(original);
-    without.rules = without.rules.flatMap((r) => {
-      if (!r.apiGroups.includes(c.group) || !r.resources.includes(c.resource) || !r.verbs.includes(c.verb)) return [r];
-      const rest = { ...r, resources: r.resources.filter((x) => x !== c.resource) };
-      const reduced = { ...r, resources: [c.resource], verbs: r.verbs.filter((v) => v !== c.verb) };
-      return [...(rest.resources.length ? [rest] : []), ...(reduced.verbs.length ? [reduced] : [])];
-    });
-    expect(JSON.stringify(without.rules)).not.toBe(JSON.stringify(original.rules));
-    const r = c.role === 'cluster' ? ClusterRoles : Roles;
-    const strip = (o: KubeObject) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace }, rules: (o as unknown as { rules: Rule[] }).rules });
-    await admin.apply(r, strip(without), 'install-test');
-    // The lease from the previous run is released on SIGTERM, so leadership is free to take.
-    const ns = `without-${c.resource.replace(/\W/g, '-')}-${c.verb}`;
-    await admin.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    const op = runOperator(await serviceAccountKubeconfig(cp, admin, 'kcp-operator'), await freePort());
-    try {
-      for (const o of topology(ns)) await admin.create(o.kind === 'RootShard' ? RootShards : Shards, o);
-      if (c.progress) {
-        // Under load the Deployments may take longer than the pause; none may ever get a budget.
-        await eventually(`${c.name}`, () => c.broken(ns), 60_000);
-        await new Promise((res) => setTimeout(res, 3000));
-      } else await new Promise((res) => setTimeout(res, 6000));
-      expect(await c.broken(ns)).toBe(true);
-    } finally {
-      await op.stop();
-      await admin.apply(r, strip(original), 'install-test');
-    }
-  });
   it('runs the sync sidecar under its own ServiceAccount: it writes only where a namespace bound kcp-sync-writer', async () => {
     const RoleBindings: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true };
     const ns = (name: string, labels?: Record<string, string>, annotations?: Record<string, string>) =>
@@ -300,7 +210,7 @@ describe('install (the Helm chart)', () => {
         const certs = (rs.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions?.find((c) => c.type === 'CertificatesReady');
         return (kc.status as { phase?: string } | undefined)?.phase === 'Ready' && certs?.status === 'True';
       }, 60_000);
-      expect(op.stderr()).not.toMatch(/forbidden/i);
+      expect(op.output()).not.toMatch(/forbidden/i);
     } finally {
       await op.stop();
     }
