@@ -254,8 +254,8 @@ async function startExtra({ admin, ns }: Ctx, e: Extra): Promise<void> {
 
 /**
  * Its second step, once the operator did the first: federation switched off (the join ConfigMap
- * must go), the FrontProxy scaled to one replica (its budget must go). Returns the first step's
- * evidence so the full run can assert it.
+ * must go), the FrontProxy scaled to one replica (its budget must go). Waiting for the first
+ * step's result is also what the full run asserts of it.
  */
 async function advanceExtra({ admin, ns }: Ctx, e: Extra): Promise<void> {
   if (e === 'federation') {
