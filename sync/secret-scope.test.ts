@@ -10,6 +10,8 @@ import { SecretScope } from './secret-scope.js';
 
 function fakeApi(namespaces: Record<string, Record<string, string>>, secrets: Array<[string, string]>) {
   const allowed = new Map<string, boolean>();
+  /** Namespaces whose next access reviews fail (a flaky API server), counted down per review. */
+  const failing = new Map<string, number>();
   const listed: string[] = [];
   const client = {
     list: (r: ResourceType, o: { namespace?: string }) => {
@@ -22,17 +24,24 @@ function fakeApi(namespaces: Record<string, Record<string, string>>, secrets: Ar
     },
     // A watch that delivers nothing until it is aborted.
     stream: (_p: string, _q: unknown, signal: AbortSignal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
-    create: (_r: ResourceType, obj: { spec: { resourceAttributes: { namespace: string } } }) =>
-      Promise.resolve({ ...obj, status: { allowed: allowed.get(obj.spec.resourceAttributes.namespace) ?? false } }),
+    create: (_r: ResourceType, obj: { spec: { resourceAttributes: { namespace: string } } }) => {
+      const ns = obj.spec.resourceAttributes.namespace;
+      const left = failing.get(ns) ?? 0;
+      if (left > 0) {
+        failing.set(ns, left - 1);
+        return Promise.reject(new Error('connect ECONNRESET'));
+      }
+      return Promise.resolve({ ...obj, status: { allowed: allowed.get(ns) ?? false } });
+    },
   };
-  return { client: client as unknown as KubeClient, allowed, listed };
+  return { client: client as unknown as KubeClient, allowed, listed, failing };
 }
 
-async function eventuallyTrue(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function eventuallyTrue(check: () => boolean, timeoutMs = 10_000, everyMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -70,6 +79,22 @@ describe('SecretScope', () => {
     // 'granted' allows it but nothing marked it; 'unbound' is marked but did not allow it.
     expect(names(cache.list())).toEqual(['dst/r', 'own/reg', 'src/s']);
     expect([...new Set(api.listed)].sort()).toEqual(['dst', 'own', 'src']);
+    await cache.stop();
+    await scope.stop();
+  });
+
+  it('is not synced before every namespace was answered: a failed check at start is asked again', async () => {
+    const api = fakeApi({ own: {}, src: { [SOURCE_NAMESPACE_LABEL]: 'true' } }, [['src', 's']]);
+    api.allowed.set('own', true);
+    api.allowed.set('src', true);
+    api.failing.set('src', 3);
+    const scope = scopeOf(api.client);
+    const cache = scope.cache({});
+    cache.start();
+    await scope.start();
+    // Synced means complete: the source in the namespace whose check failed is there.
+    await eventuallyTrue(() => cache.hasSynced(), 10_000, 1);
+    expect(names(cache.list())).toEqual(['src/s']);
     await cache.stop();
     await scope.stop();
   });

@@ -67,6 +67,7 @@ export class SecretScope {
   private checking: Promise<void> | undefined;
   private again = false;
   private decided: Promise<void> | undefined;
+  private initialChecked = false;
 
   constructor(private readonly opts: SecretScopeOptions) {
     this.log = opts.logger.child({ component: 'secret-scope' });
@@ -112,7 +113,12 @@ export class SecretScope {
       } catch {
         return; // stopped before the namespaces were listed
       }
-      await this.check();
+      // The first answer for every namespace before anything is reported synced: a source missing
+      // from the cache at start would look deleted. A namespace whose check failed is asked again.
+      for (let attempt = 0; (await this.check()) > 0 && !this.stopCtl.signal.aborted; attempt++) {
+        await sleep(Math.min(5_000, 250 * 2 ** attempt), this.stopCtl.signal);
+      }
+      this.initialChecked = true;
       this.timer = setInterval(() => this.recheck(), this.opts.recheckMs);
       this.timer.unref();
     }
@@ -147,7 +153,7 @@ export class SecretScope {
       this.again = true;
       return;
     }
-    this.checking = this.check().finally(() => {
+    this.checking = this.check().then(() => undefined).finally(() => {
       this.checking = undefined;
       if (this.again) {
         this.again = false;
@@ -156,7 +162,9 @@ export class SecretScope {
     });
   }
 
-  private async check(): Promise<void> {
+  /** Asks about every candidate namespace; returns how many could not be answered. */
+  private async check(): Promise<number> {
+    let failed = 0;
     const candidates = this.namespaces.list().filter((ns) => isCandidate(ns, this.opts.namespace));
     const names = new Set(candidates.map((ns) => ns.metadata.name ?? ''));
     for (const ns of candidates) {
@@ -167,13 +175,15 @@ export class SecretScope {
       } catch (err) {
         // Not an answer: keep what we had (never stop reading because the check failed).
         this.log.warn({ namespace: name, err: describeError(err) }, 'cannot check Secret access; keeping the last answer');
+        failed++;
         continue;
       }
-      if (this.stopCtl.signal.aborted) return;
+      if (this.stopCtl.signal.aborted) return failed;
       this.apply(ns, ok);
     }
     // Namespaces no longer marked or accepting: stop watching there (their caches stay as last seen).
     for (const name of [...this.readable]) if (!names.has(name)) this.revoke(name, 'no longer marked as a source or accepting namespace');
+    return failed;
   }
 
   private apply(ns: KubeObject, ok: boolean): void {
@@ -217,7 +227,7 @@ export class SecretScope {
   }
 
   decidedYet(): boolean {
-    return this.mode !== undefined && (this.mode === 'cluster' || this.namespaces.hasSynced());
+    return this.mode === 'cluster' || (this.mode === 'namespaces' && this.initialChecked);
   }
 }
 
