@@ -34,6 +34,12 @@ export interface EngineOptions {
   writeTimeoutMs: number;
   statusDelayMs: number;
   writeConcurrency: number;
+  /**
+   * Whether this kind's sources in this namespace cannot be read now (a marked Secret source
+   * namespace that granted no access): a source missing there is unknown, not deleted, so its
+   * replicas are left alone instead of being taken for garbage.
+   */
+  unreadable?: (kind: SyncKind, namespace: string) => boolean;
 }
 
 type Result = ClusterOutcome['results'][number];
@@ -182,13 +188,15 @@ export class SyncEngine {
     if (!parsed) return undefined;
     const { kind, namespace, name } = parsed;
     const inf = conn.replicas[kind];
+    const source = this.opts.sources[kind].getByName(namespace, name);
+    if (!source && this.opts.unreadable?.(kind, namespace)) return undefined;
     const plan = planCluster({
       kind,
       namespace,
       name,
       own: this.opts.own,
       cluster: conn.view,
-      source: this.opts.sources[kind].getByName(namespace, name),
+      source,
       namespaces: conn.namespaceViews(),
       objectAt: (ns) => inf.getByName(ns, name),
       replicasOf: inf.byIndex('origin', `${this.opts.own}/${namespace}/${name}`),

@@ -217,6 +217,12 @@ export class SecretScope {
     for (const c of this.caches) c.drop(name);
   }
 
+  /** A namespace marked as holding Secret sources that the sidecar may not read (namespaces mode). */
+  unreadableSourceNamespace(namespace: string): boolean {
+    if (this.mode !== 'namespaces' || this.readable.has(namespace)) return false;
+    return this.namespaces.getByName(undefined, namespace)?.metadata.labels?.[SOURCE_NAMESPACE_LABEL] === 'true';
+  }
+
   register(c: ScopedCache): void {
     this.caches.add(c);
     c.sync();

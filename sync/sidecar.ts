@@ -99,6 +99,7 @@ export class SyncSidecar {
       writeTimeoutMs: this.o.writeTimeoutMs,
       statusDelayMs: this.o.statusDelayMs,
       writeConcurrency: 8,
+      unreadable: (kind, namespace) => kind === 'Secret' && this.scope.unreadableSourceNamespace(namespace),
     });
     this.registry = new ClusterRegistry({
       engine: this.engine,
