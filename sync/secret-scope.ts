@@ -252,6 +252,9 @@ class ScopedCache implements Cache {
   private readonly handlers: EventHandlers<KubeObject>[] = [];
   private readonly indexers = new Map<string, (o: KubeObject) => string[]>();
   private running = false;
+  private readonly stopping = new Map<string, Promise<void>>();
+  /** Namespaces whose watch stopped when access ended; their objects stay as last seen. */
+  private readonly frozen = new Set<string>();
 
   constructor(
     private readonly scope: SecretScope,
@@ -327,9 +330,22 @@ class ScopedCache implements Cache {
         for (const h of this.handlers) p.on(h);
         this.parts.set(ns, p);
       }
-      p.start();
+      // Access back while its watch is still stopping: start it once the stop is done.
+      const stopping = this.stopping.get(ns);
+      if (stopping) void stopping.then(() => this.sync());
+      else {
+        this.frozen.delete(ns);
+        p.start();
+      }
     }
-    for (const [ns, p] of this.parts) if (!want.has(ns)) void p.stop();
+    for (const [ns, p] of this.parts) {
+      if (want.has(ns) || this.stopping.has(ns) || this.frozen.has(ns)) continue;
+      const done = p.stop().finally(() => {
+        this.stopping.delete(ns);
+        this.frozen.add(ns);
+      });
+      this.stopping.set(ns, done);
+    }
   }
 
   /** A deleted namespace: its objects are gone for real, so handlers hear of each deletion. */
@@ -337,6 +353,7 @@ class ScopedCache implements Cache {
     const p = this.parts.get(namespace);
     if (!p) return;
     this.parts.delete(namespace);
+    this.frozen.delete(namespace);
     void p.stop();
     for (const o of p.list()) for (const h of this.handlers) h.delete?.(o);
   }
