@@ -6,6 +6,10 @@
 //   deploy/base/rbac/sync.yaml, is removed in turn: each removal breaks something named, and the
 //   sidecar says so in its log (naming the forbidden resource). A rule without a case fails the test.
 // - Everything the run produced (process output, Events, annotations) is scanned for key material.
+// Seen failing without its protections: with Secrets back in kcp-sync-reader (a cluster-wide read)
+// the first test fails (the sidecar reads cluster-wide; the identity may read the unmarked
+// namespace); without the engine's `unreadable` hook the kcp-sync-source case fails (the existing
+// replica of the unreadable namespace's source is deleted as garbage).
 // Stands in for a cluster: the shared kube-apiserver + etcd of the chaos tier; the sidecar runs as a
 // local process (as its container would) with a bound token of deploy/'s kcp-sync ServiceAccount.
 import { execFileSync, type ChildProcess } from 'node:child_process';
