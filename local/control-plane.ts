@@ -236,6 +236,9 @@ export class ControlPlane {
       if (!line) continue;
       const ev = JSON.parse(line) as AuditEvent;
       if (ev.stage !== 'ResponseComplete') continue;
+      // An access or token review is a question, not a write: nothing is stored (the sync
+      // sidecar asks where it may read Secrets with SelfSubjectAccessReviews).
+      if (ev.objectRef?.apiGroup === 'authorization.k8s.io' || ev.objectRef?.apiGroup === 'authentication.k8s.io') continue;
       if (filter.userAgent && !ev.userAgent?.startsWith(filter.userAgent)) continue;
       if (filter.since && new Date(ev.requestReceivedTimestamp) < filter.since) continue;
       out.push(ev);

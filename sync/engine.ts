@@ -8,7 +8,6 @@
 import { Controller, type ReconcileResult } from '../src/kube/controller.js';
 import { ApiError, describeError, isAlreadyExists, isInvalid, isNotFound } from '../src/kube/errors.js';
 import type { EventRecorder } from '../src/kube/events.js';
-import type { Informer } from '../src/kube/informer.js';
 import type { KubeClient } from '../src/kube/client.js';
 import type { Logger } from '../src/kube/log.js';
 import type { KubeObject } from '../src/kube/object.js';
@@ -19,12 +18,13 @@ import { planCluster, type Action, type Plan } from './plan.js';
 import { hasReplicaMarks, isTamperedReplicaOf, ownership, parseOrigin, parseSourceKey, sourceKey, sourceRelevantHash, SYNC_KINDS, type SyncKind } from './replica.js';
 import { literalClusters, parseSourceRules, targetsCluster } from './rules.js';
 import { composeStatus, formatStatus, parseStatus, type ClusterContext, type ClusterOutcome } from './status.js';
+import type { Cache } from './secret-scope.js';
 import { ReplicaWriter } from './writer.js';
 
 export interface EngineOptions {
   /** This cluster's name: the origin of every source. */
   own: string;
-  sources: Record<SyncKind, Informer>;
+  sources: Record<SyncKind, Cache>;
   /** Client for the local cluster: status annotations on sources. */
   localClient: KubeClient;
   events: EventRecorder | undefined;
@@ -34,6 +34,12 @@ export interface EngineOptions {
   writeTimeoutMs: number;
   statusDelayMs: number;
   writeConcurrency: number;
+  /**
+   * Whether this kind's sources in this namespace cannot be read now (a marked Secret source
+   * namespace that granted no access): a source missing there is unknown, not deleted, so its
+   * replicas are left alone instead of being taken for garbage.
+   */
+  unreadable?: (kind: SyncKind, namespace: string) => boolean;
 }
 
 type Result = ClusterOutcome['results'][number];
@@ -182,13 +188,15 @@ export class SyncEngine {
     if (!parsed) return undefined;
     const { kind, namespace, name } = parsed;
     const inf = conn.replicas[kind];
+    const source = this.opts.sources[kind].getByName(namespace, name);
+    if (!source && this.opts.unreadable?.(kind, namespace)) return undefined;
     const plan = planCluster({
       kind,
       namespace,
       name,
       own: this.opts.own,
       cluster: conn.view,
-      source: this.opts.sources[kind].getByName(namespace, name),
+      source,
       namespaces: conn.namespaceViews(),
       objectAt: (ns) => inf.getByName(ns, name),
       replicasOf: inf.byIndex('origin', `${this.opts.own}/${namespace}/${name}`),

@@ -22,6 +22,15 @@ export const TO_CLUSTER_SELECTOR = `${PREFIX}to-cluster-selector`;
 /** Annotation: JSON status per destination; written only when it changes. */
 export const STATUS_ANNOTATION = `${PREFIX}status`;
 
+// ---- on a source namespace (written by whoever owns the namespace) -------------------------------
+
+/**
+ * Label: `"true"` marks the namespace as holding Secret sources. Where Secret reads are granted per
+ * namespace (the default install), the sidecar asks only about marked, accepting and its own
+ * namespaces, and reports a marked one it may not read.
+ */
+export const SOURCE_NAMESPACE_LABEL = `${PREFIX}sources`;
+
 // ---- on a destination namespace (written by whoever owns the namespace) --------------------------
 
 /** Label: `"true"` makes the namespace visible to the sidecar at all (informers select on it). */

@@ -37,6 +37,11 @@ const flags = parseFlags('kcp-sync', 'Replicates ConfigMaps and Secrets across n
   workers: { type: 'string', default: String(DEFAULTS.workers), description: 'Concurrent reconciles per destination cluster' },
   'resync-period': { type: 'string', default: '10m', description: 'How often every replica is checked again (checks that find nothing write nothing)' },
   'conflict-recheck': { type: 'string', default: '1m', description: 'How often a destination blocked by a foreign object is looked at again (a read)' },
+  'access-recheck': {
+    type: 'string',
+    default: '1m',
+    description: 'How often the sidecar asks again in which namespaces it may read Secrets (when they are granted per namespace)',
+  },
   'deregister-timeout': {
     type: 'string',
     default: '5m',
@@ -64,6 +69,7 @@ if (flags) {
       resyncMs: parseDuration(flags['resync-period'] ?? '10m'),
       conflictRecheckMs: parseDuration(flags['conflict-recheck'] ?? '1m'),
       deregisterTimeoutMs: parseDuration(flags['deregister-timeout'] ?? '5m'),
+      accessRecheckMs: parseDuration(flags['access-recheck'] ?? '1m'),
     };
 
     if (dryRun) {

@@ -2,7 +2,7 @@
 // This keeps the two equal: every rule, with its reason, must appear on the page.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { LEASE_RULES, LOCAL_RULES, REMOTE_RULES, type PolicyRule } from './rbac.js';
+import { LEASE_RULES, READER_RULES, REMOTE_RULES, SOURCE_RULES, WRITER_RULES, type PolicyRule } from './rbac.js';
 
 const doc = readFileSync(new URL('../docs/sync.md', import.meta.url), 'utf8');
 const list = (xs: string[]) => `[${xs.map((x) => (x === '' ? '""' : x)).join(', ')}]`;
@@ -10,7 +10,9 @@ const flow = (r: PolicyRule) => `- {apiGroups: ${list(r.apiGroups)}, resources: 
 
 describe('RBAC in docs/sync.md', () => {
   for (const [where, rules] of [
-    ['local', LOCAL_RULES],
+    ['reader', READER_RULES],
+    ['writer', WRITER_RULES],
+    ['source', SOURCE_RULES],
     ['lease', LEASE_RULES],
     ['remote', REMOTE_RULES],
   ] as const) {

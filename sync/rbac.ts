@@ -8,11 +8,32 @@ export interface PolicyRule {
   verbs: string[];
 }
 
-/** Each rule with the reason it is needed. */
-export const LOCAL_RULES: ReadonlyArray<{ why: string; rule: PolicyRule }> = [
+/**
+ * Bound cluster-wide (kcp-sync-reader). Secrets are not among them: RBAC cannot filter by label,
+ * so a cluster-wide Secret read would let the sidecar read every Secret, marked or not.
+ * ConfigMaps stay cluster-wide: they hold no secrets by contract, and the informers select only
+ * labelled ones.
+ */
+export const READER_RULES: ReadonlyArray<{ why: string; rule: PolicyRule }> = [
   {
-    why: 'watch opted-in sources and its own replicas (label-selected, cluster-wide), and look at a foreign object that blocks a destination',
-    rule: { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['get', 'list', 'watch'] },
+    why: 'watch opted-in ConfigMap sources and its own ConfigMap replicas (label-selected, cluster-wide), and look at a foreign ConfigMap that blocks a destination',
+    rule: { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
+  },
+  {
+    why: 'see which namespaces accept what, and which are marked as Secret source namespaces',
+    rule: { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+  },
+  {
+    why: 'report conflicts and failures as Events on sources, registrations and namespaces',
+    rule: { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
+  },
+];
+
+/** Bound per namespace (kcp-sync-writer): destinations and the sidecar's own namespace. */
+export const WRITER_RULES: ReadonlyArray<{ why: string; rule: PolicyRule }> = [
+  {
+    why: 'watch its own Secret replicas and the cluster registrations, look at a foreign Secret that blocks a destination, and read Secret sources here',
+    rule: { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
   },
   {
     why: 'create, update and delete replicas in accepting namespaces of this cluster',
@@ -22,15 +43,18 @@ export const LOCAL_RULES: ReadonlyArray<{ why: string; rule: PolicyRule }> = [
     why: 'write the status annotation on sources, and the finalizer and status on cluster registrations',
     rule: { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['patch'] },
   },
+];
+
+/** Bound per namespace (kcp-sync-source): a namespace whose Secrets may be sources, read only. */
+export const SOURCE_RULES: ReadonlyArray<{ why: string; rule: PolicyRule }> = [
   {
-    why: 'see which namespaces accept what (only namespaces with the accept label are listed)',
-    rule: { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
-  },
-  {
-    why: 'report conflicts and failures as Events on sources and registrations',
-    rule: { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
+    why: 'read the Secret sources of a source namespace (only labelled ones are listed)',
+    rule: { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
   },
 ];
+
+/** Everything on the local cluster but the Lease: what localRbac grants cluster-wide. */
+export const LOCAL_RULES: ReadonlyArray<{ why: string; rule: PolicyRule }> = [...READER_RULES, ...WRITER_RULES];
 
 export const LEASE_RULES: ReadonlyArray<{ why: string; rule: PolicyRule }> = [
   {
@@ -58,7 +82,11 @@ export type Subject = { kind: 'User' | 'Group' | 'ServiceAccount'; name: string;
 
 const subjectOf = (s: Subject) => (s.kind === 'ServiceAccount' ? s : { ...s, apiGroup: 'rbac.authorization.k8s.io' });
 
-/** RBAC for the cluster the sidecar runs on: a ClusterRole and binding, and a Role for the Lease. */
+/**
+ * RBAC for the cluster the sidecar runs on, every rule cluster-wide (as deploy/overlays/sync-cluster-wide
+ * grants them): a ClusterRole and binding, and a Role for the Lease. deploy/ grants Secret reads
+ * per namespace instead; the install and chaos tests run under deploy/ itself.
+ */
 export function localRbac(namespace: string, subject: Subject, name = 'kcp-sync'): KubeObject[] {
   return [
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: LOCAL_RULES.map((r) => r.rule) },

@@ -5,7 +5,6 @@ import os from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, type RequestStats } from '../src/kube/client.js';
 import { EventRecorder } from '../src/kube/events.js';
-import type { Informer } from '../src/kube/informer.js';
 import type { Manager } from '../src/kube/manager.js';
 import { ConfigMaps, Secrets } from '../src/kube/resources.js';
 import { ClusterConnection } from './cluster.js';
@@ -13,6 +12,7 @@ import { SyncEngine, type PlannedOperation } from './engine.js';
 import { CLUSTER_LABEL, FIELD_MANAGER, SOURCE_LABEL } from './keys.js';
 import { ClusterRegistry } from './registry.js';
 import type { SyncKind } from './replica.js';
+import { SecretScope, type Cache } from './secret-scope.js';
 import { isValidLabelValue } from './selector.js';
 
 export interface SidecarOptions {
@@ -36,6 +36,8 @@ export interface SidecarOptions {
   writeTimeoutMs?: number;
   probeMinMs?: number;
   probeMaxMs?: number;
+  /** How often the sidecar asks again where it may read Secrets (when granted per namespace). */
+  accessRecheckMs?: number;
   userAgent?: string;
 }
 
@@ -50,15 +52,18 @@ export const DEFAULTS = {
   writeTimeoutMs: 15_000,
   probeMinMs: 500,
   probeMaxMs: 30_000,
+  accessRecheckMs: 60_000,
 } as const;
 
 export class SyncSidecar {
   readonly engine: SyncEngine;
   readonly registry: ClusterRegistry;
-  private readonly sources: Record<SyncKind, Informer>;
+  readonly scope: SecretScope;
+  private readonly sources: Record<SyncKind, Cache>;
   private readonly o: Required<Omit<SidecarOptions, 'clusterLabels'>> & { clusterLabels: Record<string, string> };
   private readonly clients: KubeClient[] = [];
   private started = false;
+  private stopping = false;
 
   constructor(opts: SidecarOptions) {
     if (!isValidLabelValue(opts.clusterName) || !opts.clusterName) {
@@ -72,14 +77,17 @@ export class SyncSidecar {
       clusterLabels: opts.clusterLabels ?? {},
     } as typeof this.o;
     const m = opts.manager;
-    // Label selectors on every informer: only opted-in sources and registrations are ever listed.
-    this.sources = {
-      ConfigMap: m.informer(ConfigMaps, { labelSelector: `${SOURCE_LABEL}=true` }),
-      Secret: m.informer(Secrets, { labelSelector: `${SOURCE_LABEL}=true` }),
-    };
-    const registrations = m.informer(Secrets, { namespace: opts.namespace, labelSelector: `${CLUSTER_LABEL}=true` });
     const identity = `${process.env.POD_NAME || os.hostname()}_${process.pid}`;
     const events = this.o.dryRun ? undefined : new EventRecorder(m.client, FIELD_MANAGER, identity, { logger: m.log });
+    // Secrets are read only where the sidecar was granted it (secret-scope.ts); ConfigMaps
+    // cluster-wide. Label selectors on every informer: only opted-in sources and registrations are
+    // ever listed.
+    this.scope = new SecretScope({ client: m.client, namespace: opts.namespace, logger: m.log, events, recheckMs: this.o.accessRecheckMs });
+    this.sources = {
+      ConfigMap: m.informer(ConfigMaps, { labelSelector: `${SOURCE_LABEL}=true` }),
+      Secret: this.scope.cache({ labelSelector: `${SOURCE_LABEL}=true` }),
+    };
+    const registrations = m.informer(Secrets, { namespace: opts.namespace, labelSelector: `${CLUSTER_LABEL}=true` });
     this.engine = new SyncEngine({
       own: opts.clusterName,
       sources: this.sources,
@@ -91,6 +99,7 @@ export class SyncSidecar {
       writeTimeoutMs: this.o.writeTimeoutMs,
       statusDelayMs: this.o.statusDelayMs,
       writeConcurrency: 8,
+      unreadable: (kind, namespace) => kind === 'Secret' && this.scope.unreadableSourceNamespace(namespace),
     });
     this.registry = new ClusterRegistry({
       engine: this.engine,
@@ -130,6 +139,8 @@ export class SyncSidecar {
       resyncMs: this.o.resyncMs,
       probeMinMs: this.o.probeMinMs,
       probeMaxMs: this.o.probeMaxMs,
+      // The local cluster's Secrets are read where the scope allows; a remote one's under its own RBAC.
+      secretCache: local ? (o) => this.scope.cache(o, client) : undefined,
     });
   }
 
@@ -137,6 +148,12 @@ export class SyncSidecar {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    // Every source must be in the cache before any destination is planned: a source missing from
+    // it would look deleted, and its replicas like garbage.
+    await this.scope.start();
+    this.sources.Secret.start();
+    while (!this.sources.Secret.hasSynced() && !this.stopping) await new Promise((r) => setTimeout(r, 50));
+    if (this.stopping) return;
     this.engine.addCluster(await this.connect(this.o.clusterName, this.o.kubeConfig, this.o.clusterLabels, true));
     this.engine.start();
     if (!this.o.dryRun) this.o.manager.add(this.registry.controller);
@@ -173,8 +190,11 @@ export class SyncSidecar {
 
   /** Stops the destinations (draining in-flight work); the Manager is stopped by its owner. */
   async stop(): Promise<void> {
+    this.stopping = true;
     // The registry first, so that no cluster is added while the engine stops.
     await this.registry.controller.stop();
     await this.engine.stop();
+    await this.sources.Secret.stop();
+    await this.scope.stop();
   }
 }

@@ -109,7 +109,16 @@ describe('install (deploy/)', () => {
     const RoleBindings: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true };
     const ns = (name: string, labels?: Record<string, string>, annotations?: Record<string, string>) =>
       admin.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } });
-    await ns('src');
+    // A namespace with Secret sources is marked and binds the read-only source role: deploy/ grants
+    // no cluster-wide Secret read.
+    await ns('src', { 'sync.operator.kcp.io/sources': 'true' });
+    await admin.create(RoleBindings, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'kcp-sync-source', namespace: 'src' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kcp-sync-source' },
+      subjects: [{ kind: 'ServiceAccount', name: 'kcp-sync', namespace: NS }],
+    } as KubeObject);
     const accept = { 'sync.operator.kcp.io/accept': 'true' };
     const from = { 'sync.operator.kcp.io/accept-from': 'src/shared' };
     await ns('dst', accept, from);

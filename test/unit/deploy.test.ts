@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { LEASE_RULES, LOCAL_RULES } from '../../sync/rbac.js';
+import { LEASE_RULES, READER_RULES, SOURCE_RULES, WRITER_RULES } from '../../sync/rbac.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const docs = (file: string) =>
@@ -16,14 +16,18 @@ describe('deploy/', () => {
     type R = { apiGroups: string[]; resources: string[]; verbs: string[] };
     const triples = (rules: R[]) =>
       rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}/${v}`)))).sort();
-    const clusterRoles = sync.filter((d) => d.kind === 'ClusterRole').flatMap((d) => d.rules as R[]);
-    expect(triples(clusterRoles)).toEqual(triples(LOCAL_RULES.map((r) => r.rule)));
+    const role = (name: string) => (sync.find((d) => d.kind === 'ClusterRole' && d.metadata.name === name)?.rules ?? []) as R[];
+    expect(role('kcp-sync-reader')).toEqual(READER_RULES.map((r) => r.rule));
+    expect(role('kcp-sync-writer')).toEqual(WRITER_RULES.map((r) => r.rule));
+    expect(role('kcp-sync-source')).toEqual(SOURCE_RULES.map((r) => r.rule));
+    expect(sync.filter((d) => d.kind === 'ClusterRole').map((d) => d.metadata.name).sort()).toEqual(['kcp-sync-reader', 'kcp-sync-source', 'kcp-sync-writer']);
     expect(sync.find((d) => d.kind === 'Role')?.rules).toEqual(LEASE_RULES.map((r) => r.rule));
-    // The writer role is bound in the sidecar's own namespace only, never cluster-wide.
+    // Only the reader is bound cluster-wide, and it neither writes nor reads Secrets (RBAC cannot
+    // filter by label: a cluster-wide Secret read would expose every Secret of the cluster).
     const bindings = sync.filter((d) => d.kind === 'ClusterRoleBinding') as unknown as Array<{ roleRef: { name: string } }>;
     expect(bindings.map((b) => b.roleRef.name)).toEqual(['kcp-sync-reader']);
-    const reader = sync.find((d) => d.metadata.name === 'kcp-sync-reader' && d.kind === 'ClusterRole') as unknown as { rules: R[] };
-    expect(triples(reader.rules).filter((t) => /\/(create|update|delete|patch)$/.test(t) && !t.startsWith('events'))).toEqual([]);
+    expect(triples(role('kcp-sync-reader')).filter((t) => /\/(create|update|delete|patch)$/.test(t) && !t.startsWith('events'))).toEqual([]);
+    expect(triples(role('kcp-sync-reader')).filter((t) => t.startsWith('/secrets/'))).toEqual([]);
   });
 
   it('lets the operator delete only ConfigMaps and Secrets (federation documents and keys) and its PodDisruptionBudgets, nothing else', () => {

@@ -123,6 +123,19 @@ describe('the Helm chart', () => {
     expect(() => renderChart('sync.writeScope=everywhere')).toThrow(/writeScope/);
   });
 
+  it('binds the read-only source role in each of sync.sourceNamespaces, and never grants a cluster-wide Secret read', () => {
+    const roleRefOf = (o: unknown) => (o as { roleRef: { name: string } }).roleRef.name;
+    const objs = renderChart('sync.sourceNamespaces={apps,platform}');
+    const sources = objs.filter((o) => o.kind.endsWith('Binding') && roleRefOf(o) === 'kcp-sync-source');
+    expect(sources.map(key).sort()).toEqual(['RoleBinding/apps/kcp-sync-source', 'RoleBinding/platform/kcp-sync-source']);
+    for (const b of sources) expect((b as unknown as { subjects: unknown }).subjects).toEqual([{ kind: 'ServiceAccount', name: 'kcp-sync', namespace: NS }]);
+    // Cluster-wide, the sidecar is bound to the reader only, and the reader holds no Secret rule.
+    const clusterWide = objs.filter((o) => o.kind === 'ClusterRoleBinding' && (o as unknown as { subjects: Array<{ name: string }> }).subjects.some((s) => s.name === 'kcp-sync'));
+    expect(clusterWide.map(roleRefOf)).toEqual(['kcp-sync-reader']);
+    const reader = objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'kcp-sync-reader') as unknown as { rules: Array<{ resources: string[] }> };
+    expect(reader.rules.flatMap((r) => r.resources)).not.toContain('secrets');
+  });
+
   it('places the Pod with nodeSelector, tolerations and affinity', () => {
     const objs = renderChart('nodeSelector.role=infra', 'tolerations[0].key=infra', 'tolerations[0].operator=Exists', 'affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight=1', 'affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].preference.matchExpressions[0].key=infra', 'affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].preference.matchExpressions[0].operator=Exists');
     const pod = deployment(objs).template.spec;
