@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
-import { ORIGIN_CLUSTER_LABEL } from '../../sync/keys.js';
+import { ORIGIN, ORIGIN_CLUSTER_LABEL, REPLICA_NAMESPACE } from '../../sync/keys.js';
 import { b64, configMapSource, ConfigMaps, decoded, secretSource, Secrets } from '../bench/sync-fixtures.js';
 import { eventually } from '../integration/helpers.js';
 import { collectClusterTexts, collectPrivateKeys, findLeaks, type Text } from './leak-scan.js';
@@ -66,15 +66,26 @@ describe('sync sidecar: SIGKILL x50 across three clusters', () => {
       { cluster: 'edge-1', kind: 'Secret', ns: 'app-b', name: 's-0' },
       { cluster: 'edge-2', kind: 'ConfigMap', ns: 'app', name: 'c-2' },
     ];
+    // Lookalikes: they carry the sidecar's label and an origin (so its replica caches hold them),
+    // but no origin uid, so they are not its own: one where a replica of s-0 would go, one whose
+    // "source" does not exist (an orphan to a sidecar that skipped the ownership check).
+    const lookalikes: Array<{ cluster: string; kind: Kind; ns: string; name: string }> = [
+      { cluster: 'hub', kind: 'Secret', ns: 'app-b', name: 's-0' },
+      { cluster: 'edge-2', kind: 'ConfigMap', ns: 'app-b', name: 'c-gone' },
+    ];
+    foreign.push(...lookalikes);
     const untouchable: Array<{ cluster: string; kind: Kind; ns: string; name: string }> = [...foreign];
     for (const cluster of Object.keys(clusters)) for (const ns of DESTS) for (const kind of ['Secret', 'ConfigMap'] as const) untouchable.push({ cluster, kind, ns, name: 'bystander' });
     untouchable.push({ cluster: 'hub', kind: 'Secret', ns: 'src', name: 'bystander' });
     const before = new Map<string, string>();
     for (const u of untouchable) {
+      const lookalike = lookalikes.includes(u);
+      const labels: Record<string, string> = lookalike ? { owner: 'someone-else', [ORIGIN_CLUSTER_LABEL]: 'hub' } : { owner: 'someone-else' };
+      const annotations: Record<string, string> = lookalike ? { [ORIGIN]: `hub/src/${u.name}`, [REPLICA_NAMESPACE]: u.ns } : {};
       const obj: KubeObject =
         u.kind === 'Secret'
-          ? { apiVersion: 'v1', kind: 'Secret', metadata: { name: u.name, namespace: u.ns, labels: { owner: 'someone-else' } }, data: { k: b64('mine') } }
-          : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: u.name, namespace: u.ns, labels: { owner: 'someone-else' } }, data: { k: 'mine' } };
+          ? { apiVersion: 'v1', kind: 'Secret', metadata: { name: u.name, namespace: u.ns, labels, annotations }, data: { k: b64('mine') } }
+          : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: u.name, namespace: u.ns, labels, annotations }, data: { k: 'mine' } };
       const made = await clusters[u.cluster]!.create(resource(u.kind), obj);
       before.set(`${u.cluster}/${u.kind}/${u.ns}/${u.name}`, JSON.stringify(made));
     }
@@ -147,6 +158,7 @@ describe('sync sidecar: SIGKILL x50 across three clusters', () => {
       for (const [cluster, c] of Object.entries(clusters)) {
         for (const kind of ['Secret', 'ConfigMap'] as const) {
           for (const o of (await c.list(resource(kind), { labelSelector: `${ORIGIN_CLUSTER_LABEL}=hub` })).items) {
+            if (before.has(`${cluster}/${kind}/${o.metadata.namespace}/${o.metadata.name}`)) continue; // a lookalike, checked below
             const data = kind === 'Secret' ? decoded(o) : (o.data as Record<string, string> | undefined);
             if (kind === 'Secret' && data?.['tls.key'] !== key) m.set(`${cluster}/${kind}/${o.metadata.namespace}/${o.metadata.name}`, 'wrong key');
             else m.set(`${cluster}/${kind}/${o.metadata.namespace}/${o.metadata.name}`, data?.v ?? '');
