@@ -130,13 +130,21 @@ describe('sync sidecar: partition and transient list failure', () => {
       // Converging here is converging without edge-1: the partition lasts until this block ends.
       for (const c of ['hub', 'edge-2'] as const) await eventually(`${c} converges during the partition`, () => converged(c), tp + PARTITION_MS - Date.now());
       expect(converged('edge-1')).toBe(false);
-      expect(await clusterStatus('edge-1')).toMatchObject({ state: 'Unreachable' });
-      expect(await metric('edge-1')).toBe('0');
+      // Reported, all three ways, before the partition ends.
+      const left = () => tp + PARTITION_MS - Date.now();
+      await eventually('edge-1 registration says Unreachable', async () => (await clusterStatus('edge-1'))?.state === 'Unreachable', left());
+      await eventually('kcp_sync_cluster_ready 0 for edge-1', async () => (await metric('edge-1')) === '0', left());
       expect(await metric('edge-2')).toBe('1');
-      const st = await sourceStatus(`churn-0`);
-      expect(st?.destinations.find((d) => d.cluster === 'edge-1')?.state).toBe('Unreachable');
-      expect(st?.destinations.find((d) => d.cluster === 'edge-2')?.state).toBe('Synced');
-      figures.unreachableReportedWithinPartition = true;
+      const st = await eventually(
+        'the source status says edge-1 Unreachable',
+        async () => {
+          const x = await sourceStatus('churn-0');
+          return x?.destinations.find((d) => d.cluster === 'edge-1')?.state === 'Unreachable' ? x : undefined;
+        },
+        left(),
+      );
+      expect(st.destinations.find((d) => d.cluster === 'edge-2')?.state).toBe('Synced');
+      figures.reportedUnreachableAfterMs = Date.now() - tp;
       await sleep(tp + PARTITION_MS - Date.now());
     } finally {
       net.heal();
