@@ -117,8 +117,8 @@ describe('sync sidecar: SIGKILL x50 across three clusters', () => {
       }
     })();
 
-    // Kill points: one life in five dies at a uniform point of its first 3 s (start-up: informers
-    // listing, registrations connecting); the others once the engine runs, within 1.5 s of it,
+    // Kill points: one life in five dies at a uniform point of its first 2.5 s (start-up: informers
+    // listing, registrations connecting); the others once the engine runs, within 1 s of it,
     // while the backlog of changes made since the last death is being written.
     const t0 = Date.now();
     let killedAfterStart = 0;
@@ -126,10 +126,10 @@ describe('sync sidecar: SIGKILL x50 across three clusters', () => {
       const p = await runner.spawn();
       const out = runner.outputs.length - 1;
       if (rnd() < 0.2) {
-        await sleep(200 + rnd() * 2800);
+        await sleep(200 + rnd() * 2300);
       } else {
         await eventually('sidecar engine started', () => runner.outputs[out]?.includes('sync sidecar started') || p.child.exitCode !== null, 60_000);
-        await sleep(rnd() * 1500);
+        await sleep(rnd() * 1000);
       }
       if (runner.outputs[out]?.includes('sync sidecar started')) killedAfterStart++;
       expect(p.child.exitCode, `sidecar life ${i} exited by itself:\n${runner.outputs[out]}`).toBeNull();

@@ -120,7 +120,7 @@ describe('sync sidecar: partition and transient list failure', () => {
 
   it('keeps the other clusters converging through a 60 s partition of one, reports it, and catches it up after', async () => {
     for (const c of CLUSTERS) await eventually(`${c} has every source`, () => converged(c), 60_000);
-    await churn('before', 12_000);
+    await churn('before', 10_000);
     for (const c of CLUSTERS) await eventually(`${c} converged before the partition`, () => converged(c), 60_000);
 
     const tp = Date.now();
