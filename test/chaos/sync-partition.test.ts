@@ -131,6 +131,7 @@ describe('sync sidecar: partition and transient list failure', () => {
       const reported = eventually('edge-1 registration says Unreachable', async () => (await clusterStatus('edge-1'))?.state === 'Unreachable', PARTITION_MS).then(
         () => Date.now() - tp,
       );
+      reported.catch(() => undefined); // awaited below; this only keeps an early failure elsewhere from leaving it unhandled
       await churn('during', 40_000);
       // Converging here is converging without edge-1: the partition lasts until this block ends.
       for (const c of ['hub', 'edge-2'] as const) await eventually(`${c} converges during the partition`, () => converged(c), tp + PARTITION_MS - Date.now());
@@ -210,6 +211,8 @@ describe('sync sidecar: partition and transient list failure', () => {
       await eventually('edge-2 converges once the list works', () => converged('edge-2'), 90_000);
       watching = false;
       await watch;
+      // Checked once with the guard removed (ClusterConnection.hasSynced ignoring the namespace
+      // informer): the sidecar deleted all 8 replicas on edge-2 and this failed with 0.
       expect(fewest.n).toBe(before.size);
     } finally {
       remote.close();
