@@ -97,6 +97,14 @@ export const informerRelists = new Counter({
   labelNames: ['resource'] as const,
   registers,
 });
+// Watches an informer holds open right now: a leak (a watch never closed) or a lost one shows as
+// drift from the number of informers, which the soak benchmark samples.
+export const openWatches = new Gauge({
+  name: 'kcp_operator_informer_open_watches',
+  help: 'Watch connections currently open, by resource',
+  labelNames: ['resource'] as const,
+  registers,
+});
 export const leaderStatus = new Gauge({
   name: 'leader_election_master_status',
   help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
