@@ -78,6 +78,15 @@ export const workqueueWorkDuration = new Histogram({
   registers,
 });
 
+// Keys waiting on a timer for their delayed add (requeue-after, backoff): the timers a queue
+// holds. They are unref'd, so nodejs_active_resources{type="Timeout"} does not count them.
+export const workqueueDelayed = new Gauge({
+  name: 'kcp_operator_workqueue_delayed_items',
+  help: 'Keys of a workqueue waiting on a timer for a delayed add',
+  labelNames: ['name'] as const,
+  registers,
+});
+
 export const restClientRequests = new Counter({
   name: 'rest_client_requests_total',
   help: 'Number of HTTP requests, partitioned by verb and status code',
