@@ -31,6 +31,7 @@ export async function lineChartSvg(c: LineChart): Promise<string> {
     width: c.width ?? 640,
     height: c.height ?? 280,
     background: 'white',
+    config: { legend: { labelLimit: 0 } },
     layer: [
       {
         data: { values },

@@ -49,6 +49,7 @@ interface Point {
   handles: number;
   resources: number;
   timers: number;
+  delayed: number;
   watches: number;
   reconciles: Map<number, number>;
 }
@@ -66,6 +67,7 @@ function points(samples: readonly Sample[], proc: string): Point[] {
       handles: sumOf(m, 'nodejs_active_handles_total'),
       resources: sumOf(m, 'nodejs_active_resources_total'),
       timers: sumOf(m, 'nodejs_active_resources', { type: 'Timeout' }),
+      delayed: sumOf(m, 'kcp_operator_workqueue_delayed_items'),
       watches: sumOf(m, 'kcp_operator_informer_open_watches'),
       reconciles: buckets(m, RECONCILE),
     });
@@ -112,7 +114,7 @@ export async function report(run: SoakRun): Promise<void> {
     const within = rssSlope !== undefined && rssSlope <= RSS_BOUND_MIB_PER_HOUR;
     verdicts.push(`${n} RSS slope ${f(rssSlope)} MiB/h: ${within ? 'within' : 'OUTSIDE'} the bound of ${RSS_BOUND_MIB_PER_HOUR} MiB/h`);
     rows.push(
-      `| ${n} | ${f(first?.rss, 0)} → ${f(last?.rss, 0)} | **${f(rssSlope)}** | ${f(first?.heap, 0)} → ${f(last?.heap, 0)} | ${f(heapSlope)} | ${span('handles')} | ${span('resources')} | ${span('timers')} | ${span('watches')} |`,
+      `| ${n} | ${f(first?.rss, 0)} → ${f(last?.rss, 0)} | **${f(rssSlope)}** | ${f(first?.heap, 0)} → ${f(last?.heap, 0)} | ${f(heapSlope)} | ${span('handles')} | ${span('resources')} | ${span('timers')} | ${span('delayed')} | ${span('watches')} |`,
     );
   }
 
@@ -155,7 +157,7 @@ export async function report(run: SoakRun): Promise<void> {
         title: 'Soak: active handles, timers and open watches',
         xTitle: 'minutes since the processes started',
         yTitle: 'count',
-        series: names.flatMap((n) => [line(n, 'handles', (p) => p.handles), line(n, 'timers', (p) => p.timers), line(n, 'watches', (p) => p.watches)]),
+        series: names.flatMap((n) => [line(n, 'handles', (p) => p.handles), line(n, 'ref\'d timers', (p) => p.timers), line(n, 'queue timers', (p) => p.delayed), line(n, 'watches', (p) => p.watches)]),
       }),
     ],
   ];
@@ -171,12 +173,12 @@ export async function report(run: SoakRun): Promise<void> {
     `- load average (1/5/15 min) at churn start: ${run.load.atChurn.map((l) => l.toFixed(2)).join(' / ')}; at the end: ${run.load.atEnd.map((l) => l.toFixed(2)).join(' / ')} (2 cores, shared with other work)`,
     `- shape: RootShard, Shard, FrontProxy, CacheServer (kcp-operator's samples, built-in PKI) and ${s.kubeconfigs} Kubeconfigs; ${s.sources} Secret sources × ${s.namespaces} namespaces = ${s.sources * s.namespaces} replicas; both processes \`node dist/...\` with shipped defaults, \`--log-level=info\``,
     `- converged ${f(run.convergedS, 0)} s after the processes started; churn ${s.rate} changes/s for ${s.minutes} min (half Kubeconfig group changes, half source data changes): ${run.changes.total} changes, ${run.changes.failed} failed writes, ${run.changes.unreflected} not reflected within 60 s after the end, ${run.changes.superseded} Kubeconfig changes superseded before they were reflected`,
-    `- sampled every ${s.sampleSeconds} s; slopes by least squares over the samples from ${s.warmupMinutes} min after churn start (warm-up: caches filled, first resync) to churn end`,
+    `- sampled every ${s.sampleSeconds} s; slopes by least squares over the samples from ${f(s.warmupMinutes)} min after churn start (the warm-up: V8 sizing its heap for the churn) to churn end; counts below are the first and last of those samples, with their min and max`,
     `- process exits during the run: ${run.exits.length ? run.exits.join(', ') : 'none'}; secret-leak scan: ${run.leaks.found} leaks in ${run.leaks.texts} texts (both logs, Events, statuses, annotations) against ${run.leaks.keys} private keys`,
     `- bound: RSS slope ≤ ${RSS_BOUND_MIB_PER_HOUR} MiB/h per process. ${verdicts.join('; ')}`,
     '',
-    '| process | RSS MiB first → last | RSS slope MiB/h | heap used MiB first → last | heap slope MiB/h | active handles | active resources | timers (`Timeout`) | open watches |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| process | RSS MiB first → last | RSS slope MiB/h | heap used MiB first → last | heap slope MiB/h | active handles | active resources | ref\'d timers (`Timeout`) | queue timers (delayed items) | open watches |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     'p99 per 5-minute window of churn (minutes since the processes started). Reconcile: the processes\' `controller_runtime_reconcile_time_seconds` (all controllers, interpolated in the buckets); the other two measured by the benchmark through its watches (p50 / p99, count):',

@@ -10,11 +10,11 @@
 //     through its own watch: change → the Kubeconfig Secret carries the group, and change → every
 //     replica carries the value.
 // Every SOAK_SAMPLE_SECONDS (10) it samples both processes: RSS (/proc VmRSS), heap, handles,
-// active resources by type (timers are `Timeout`), open watches, and reconcile-time histograms
-// (/metrics). At the end: RSS and heap slopes (least squares after SOAK_WARMUP_MINUTES of churn,
-// default 3), counts first vs last, p99 per 5-minute window, a secret-leak scan of both processes'
-// logs and the cluster's texts, then a section in soak.md and SVG plots (plot.ts) in SOAK_OUT
-// (default test/bench/results).
+// active resources by type (ref'd timers are `Timeout`), the queues' timers, open watches, and
+// reconcile-time histograms (/metrics). At the end: RSS and heap slopes (least squares after
+// SOAK_WARMUP_MINUTES of churn, default 5, at most a third of the run), counts first vs last, p99
+// per 5-minute window, a secret-leak scan of both processes' logs and the cluster's texts, then a
+// section in soak.md and SVG plots (plot.ts) in SOAK_OUT (default test/bench/results).
 //   make soak   or   nice -n 10 npx tsx test/bench/soak.bench.ts   (SOAK_MINUTES=1 for a smoke run)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
@@ -38,7 +38,7 @@ import { acceptingNamespace, b64, localIdentity, secretSource } from './sync-fix
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 const MINUTES = env('SOAK_MINUTES', 15);
-const WARMUP_MIN = Math.min(env('SOAK_WARMUP_MINUTES', 3), MINUTES / 3);
+const WARMUP_MIN = Math.min(env('SOAK_WARMUP_MINUTES', 5), MINUTES / 3);
 const KUBECONFIGS = env('SOAK_KUBECONFIGS', 200);
 const SOURCES = env('SOAK_SOURCES', 1000);
 const DEST_NS = env('SOAK_NAMESPACES', 2);
