@@ -1,7 +1,8 @@
 // The soak benchmark's figures from its samples: slopes, first/last counts, p99 per 5-minute
 // window, a markdown section appended to soak.md and the SVG plots (plot.ts), in one directory.
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { lineChartSvg, type Series } from './plot.js';
 import { bucketDelta, buckets, histogramQuantile, parseMetrics, quantile, slope, sumOf, type MetricSample } from './soak-stats.js';
 
@@ -218,4 +219,11 @@ function latencySeries(run: SoakRun, per: Map<string, Point[]>): Series[] {
     }),
   });
   return [fromHistogram('operator'), fromHistogram('sidecar'), fromLags('Kubeconfig change → Secret', run.kcLag), fromLags('source change → every replica', run.syncLag)];
+}
+
+// Run as a script with the raw samples a soak wrote: makes the report again from them.
+//   npx tsx test/bench/soak-report.ts /tmp/kcp-soak-<time>.json [out dir]
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const run = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as SoakRun;
+  await report({ ...run, out: process.argv[3] ?? run.out });
 }

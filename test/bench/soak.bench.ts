@@ -18,7 +18,7 @@
 //   make soak   or   nice -n 10 npx tsx test/bench/soak.bench.ts   (SOAK_MINUTES=1 for a smoke run)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -33,7 +33,7 @@ import { freePort } from '../../local/ports.js';
 import { collectClusterTexts, collectPrivateKeys, findLeaks } from '../chaos/leak-scan.js';
 import { builtInPkiRootShard, fixture, markDeploymentAvailable } from '../integration/fixtures.js';
 import { machineFacts } from './machine.js';
-import { report, type Proc, type Sample } from './soak-report.js';
+import { report, type Proc, type Sample, type SoakRun } from './soak-report.js';
 import { acceptingNamespace, b64, localIdentity, secretSource } from './sync-fixtures.js';
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
@@ -248,7 +248,7 @@ try {
 
   // Exits during the run are failures of the soak: a process that restarted is not a soak.
   const exits = procs.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null).map((p) => p.name);
-  await report({
+  const run: SoakRun = {
     out: OUT,
     facts: machineFacts(),
     shape: { kubeconfigs: KUBECONFIGS, sources: SOURCES, namespaces: DEST_NS, rate: RATE, minutes: MINUTES, warmupMinutes: WARMUP_MIN, sampleSeconds: SAMPLE_S },
@@ -263,7 +263,12 @@ try {
     leaks: { texts: texts.length, keys: keys.length, found: leaks.length },
     exits,
     load: { atChurn: loadAtChurn, atEnd: os.loadavg() },
-  });
+  };
+  // The raw samples first, so that a report can be made again from them (soak-report.ts).
+  const raw = path.join(os.tmpdir(), `kcp-soak-${new Date(t0).toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(raw, JSON.stringify(run));
+  log(`raw samples: ${raw}`);
+  await report(run);
   if (exits.length || leaks.length) process.exitCode = 1;
 } finally {
   for (const p of procs) {
