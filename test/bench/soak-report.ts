@@ -96,7 +96,8 @@ function windows(run: SoakRun): Array<[number, number]> {
 
 const lagIn = (lags: ReadonlyArray<[number, number]>, from: number, to: number) => lags.filter(([at]) => at >= from && at < to).map(([, ms]) => ms);
 
-export async function report(run: SoakRun): Promise<void> {
+/** Writes the report; returns what broke a bound (empty: every bound held). */
+export async function report(run: SoakRun): Promise<string[]> {
   const names = ['operator', 'sidecar'];
   const per = new Map(names.map((n) => [n, points(run.samples, n)]));
   const warm = run.tChurn + run.shape.warmupMinutes * 60_000;
@@ -105,6 +106,7 @@ export async function report(run: SoakRun): Promise<void> {
 
   const rows: string[] = [];
   const verdicts: string[] = [];
+  const failures: string[] = [];
   for (const n of names) {
     const st = steady(n);
     const rssSlope = slope(st.map((p) => [hours(p.at), p.rss]));
@@ -114,6 +116,16 @@ export async function report(run: SoakRun): Promise<void> {
     const span = (k: keyof Omit<Point, 'at' | 'reconciles'>) => `${f(first?.[k], 0)} → ${f(last?.[k], 0)} (min ${f(Math.min(...st.map((p) => p[k])), 0)}, max ${f(Math.max(...st.map((p) => p[k])), 0)})`;
     const within = rssSlope !== undefined && rssSlope <= RSS_BOUND_MIB_PER_HOUR;
     verdicts.push(`${n} RSS slope ${f(rssSlope)} MiB/h: ${within ? 'within' : 'OUTSIDE'} the bound of ${RSS_BOUND_MIB_PER_HOUR} MiB/h`);
+    if (!within) failures.push(`${n} RSS slope`);
+    // Growth of a count: its mean over the last third of the steady samples above the first
+    // third's by more than 10 % plus one (in-flight requests make handles come and go).
+    const third = Math.max(1, Math.floor(st.length / 3));
+    const mean = (xs: Point[], k: keyof Omit<Point, 'at' | 'reconciles'>) => xs.reduce((a, p) => a + p[k], 0) / (xs.length || 1);
+    for (const k of ['handles', 'resources', 'timers', 'delayed', 'watches'] as const) {
+      const a = mean(st.slice(0, third), k);
+      const b = mean(st.slice(-third), k);
+      if (b > a * 1.1 + 1) failures.push(`${n} ${k} grew (${f(a)} → ${f(b)})`);
+    }
     rows.push(
       `| ${n} | ${f(first?.rss, 0)} → ${f(last?.rss, 0)} | **${f(rssSlope)}** | ${f(first?.heap, 0)} → ${f(last?.heap, 0)} | ${f(heapSlope)} | ${span('handles')} | ${span('resources')} | ${span('timers')} | ${span('delayed')} | ${span('watches')} |`,
     );
@@ -177,6 +189,7 @@ export async function report(run: SoakRun): Promise<void> {
     `- sampled every ${s.sampleSeconds} s; slopes by least squares over the samples from ${f(s.warmupMinutes)} min after churn start (the warm-up: V8 sizing its heap for the churn) to churn end; counts below are the first and last of those samples, with their min and max`,
     `- process exits during the run: ${run.exits.length ? run.exits.join(', ') : 'none'}; secret-leak scan: ${run.leaks.found} leaks in ${run.leaks.texts} texts (both logs, Events, statuses, annotations) against ${run.leaks.keys} private keys`,
     `- bound: RSS slope ≤ ${RSS_BOUND_MIB_PER_HOUR} MiB/h per process. ${verdicts.join('; ')}`,
+    `- counts (handles, resources, timers, open watches): growth means the mean of the last third of the steady samples above the first third's by more than 10 % + 1: ${failures.filter((x) => x.includes('grew')).join('; ') || 'none grew'}`,
     '',
     '| process | RSS MiB first → last | RSS slope MiB/h | heap used MiB first → last | heap slope MiB/h | active handles | active resources | ref\'d timers (`Timeout`) | queue timers (delayed items) | open watches |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -198,6 +211,7 @@ export async function report(run: SoakRun): Promise<void> {
     writeFileSync(md, '# Soak: both processes under steady churn\n\nMeasured with `make soak` (`test/bench/soak.bench.ts`; its header says what each figure means). The SVGs beside this file are the latest run\'s.\n\n');
   }
   appendFileSync(md, `${section}\n`);
+  return failures;
 }
 
 function latencySeries(run: SoakRun, per: Map<string, Point[]>): Series[] {

@@ -268,8 +268,9 @@ try {
   const raw = path.join(os.tmpdir(), `kcp-soak-${new Date(t0).toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(raw, JSON.stringify(run));
   log(`raw samples: ${raw}`);
-  await report(run);
-  if (exits.length || leaks.length) process.exitCode = 1;
+  const broken = await report(run);
+  for (const b of broken) log(`BOUND BROKEN: ${b}`);
+  if (exits.length || leaks.length || broken.length) process.exitCode = 1;
 } finally {
   for (const p of procs) {
     if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
