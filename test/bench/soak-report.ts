@@ -52,6 +52,8 @@ interface Point {
   timers: number;
   delayed: number;
   watches: number;
+  /** Old-space bytes in use: its minimum over a minute approximates the live heap after GC. */
+  old: number;
   reconciles: Map<number, number>;
 }
 
@@ -70,6 +72,7 @@ function points(samples: readonly Sample[], proc: string): Point[] {
       timers: sumOf(m, 'nodejs_active_resources', { type: 'Timeout' }),
       delayed: sumOf(m, 'kcp_operator_workqueue_delayed_items'),
       watches: sumOf(m, 'kcp_operator_informer_open_watches'),
+      old: sumOf(m, 'nodejs_heap_space_size_used_bytes', { space: 'old' }) / 2 ** 20,
       reconciles: buckets(m, RECONCILE),
     });
   }
@@ -111,6 +114,14 @@ export async function report(run: SoakRun): Promise<string[]> {
     const st = steady(n);
     const rssSlope = slope(st.map((p) => [hours(p.at), p.rss]));
     const heapSlope = slope(st.map((p) => [hours(p.at), p.heap]));
+    // The live heap without the garbage in it: per minute the lowest old-space figure (after a GC).
+    const floors = new Map<number, number>();
+    for (const p of st) {
+      const minute = Math.floor((p.at - warm) / 60_000);
+      floors.set(minute, Math.min(floors.get(minute) ?? Infinity, p.old));
+    }
+    const floorPoints = [...floors].map(([m, v]): [number, number] => [hours(warm + (m + 0.5) * 60_000), v]);
+    const floorSlope = slope(floorPoints);
     const first = st[0];
     const last = st[st.length - 1];
     const span = (k: keyof Omit<Point, 'at' | 'reconciles'>) => `${f(first?.[k], 0)} → ${f(last?.[k], 0)} (min ${f(Math.min(...st.map((p) => p[k])), 0)}, max ${f(Math.max(...st.map((p) => p[k])), 0)})`;
@@ -127,7 +138,7 @@ export async function report(run: SoakRun): Promise<string[]> {
       if (b > a * 1.1 + 1) failures.push(`${n} ${k} grew (${f(a)} → ${f(b)})`);
     }
     rows.push(
-      `| ${n} | ${f(first?.rss, 0)} → ${f(last?.rss, 0)} | **${f(rssSlope)}** | ${f(first?.heap, 0)} → ${f(last?.heap, 0)} | ${f(heapSlope)} | ${span('handles')} | ${span('resources')} | ${span('timers')} | ${span('delayed')} | ${span('watches')} |`,
+      `| ${n} | ${f(first?.rss, 0)} → ${f(last?.rss, 0)} | **${f(rssSlope)}** | ${f(first?.heap, 0)} → ${f(last?.heap, 0)} | ${f(heapSlope)} | ${f(floorPoints[0]?.[1])} → ${f(floorPoints[floorPoints.length - 1]?.[1])} | ${f(floorSlope)} | ${span('handles')} | ${span('resources')} | ${span('timers')} | ${span('delayed')} | ${span('watches')} |`,
     );
   }
 
@@ -191,8 +202,8 @@ export async function report(run: SoakRun): Promise<string[]> {
     `- bound: RSS slope ≤ ${RSS_BOUND_MIB_PER_HOUR} MiB/h per process. ${verdicts.join('; ')}`,
     `- counts (handles, resources, timers, open watches): growth means the mean of the last third of the steady samples above the first third's by more than 10 % + 1: ${failures.filter((x) => x.includes('grew')).join('; ') || 'none grew'}`,
     '',
-    '| process | RSS MiB first → last | RSS slope MiB/h | heap used MiB first → last | heap slope MiB/h | active handles | active resources | ref\'d timers (`Timeout`) | queue timers (delayed items) | open watches |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| process | RSS MiB first → last | RSS slope MiB/h | heap used MiB first → last | heap slope MiB/h | live heap MiB (old space, per-minute minimum) first → last | its slope MiB/h | active handles | active resources | ref\'d timers (`Timeout`) | queue timers (delayed items) | open watches |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     'p99 per 5-minute window of churn (minutes since the processes started). Reconcile: the processes\' `controller_runtime_reconcile_time_seconds` (all controllers, interpolated in the buckets); the other two measured by the benchmark through its watches (p50 / p99, count):',

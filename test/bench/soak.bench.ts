@@ -45,6 +45,9 @@ const DEST_NS = env('SOAK_NAMESPACES', 2);
 const RATE = env('SOAK_RATE', 10);
 const SAMPLE_S = env('SOAK_SAMPLE_SECONDS', 10);
 const OUT = path.resolve(process.env.SOAK_OUT ?? path.join(repoRoot, 'test/bench/results'));
+// Another build of both processes (e.g. `tsc -p tsconfig.build.json --outDir DIR` of a variant with
+// a leak put in on purpose, to see the bounds break): used instead of building dist/.
+const DIST = process.env.SOAK_DIST ? path.resolve(process.env.SOAK_DIST) : path.join(repoRoot, 'dist');
 const NS = 'soak';
 const SRC_NS = 'soak-src';
 const SYNC_NS = 'kcp-sync';
@@ -58,7 +61,7 @@ process.on('uncaughtException', (err) => {
   process.exitCode = 1;
 });
 
-if (!process.env.SOAK_NO_BUILD) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'inherit' });
+if (!process.env.SOAK_NO_BUILD && !process.env.SOAK_DIST) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'inherit' });
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'kcp-soak-'));
 const cp = await startControlPlane({ name: 'soak' });
 const admin = await cp.client('soak-driver');
@@ -69,7 +72,7 @@ async function spawnProc(name: string, script: string, args: string[]): Promise<
   const port = await freePort();
   const logFile = path.join(logDir, `${name}.log`);
   const out = createWriteStream(logFile);
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', script), ...args, `--health-probe-bind-address=127.0.0.1:${port}`, '--log-level=info'], {
+  const child = spawn(process.execPath, [path.join(DIST, script), ...args, `--health-probe-bind-address=127.0.0.1:${port}`, '--log-level=info'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
