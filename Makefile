@@ -71,6 +71,10 @@ test-chaos: deps tools binaries ## reliability under faults: kills, API outages,
 .PHONY: chaos
 chaos: test-chaos ## the chaos tier alone (also part of `make test`)
 
+.PHONY: soak
+soak: deps tools binaries ## benchmark, not in `make test`: both processes under churn for SOAK_MINUTES (15); writes test/bench/results/soak.md and SVGs
+	nice -n 10 npx tsx test/bench/soak.bench.ts
+
 .PHONY: test
 test: ## every tier: check, unit, integration, e2e, chaos
 	rm -rf $(REPORTS)

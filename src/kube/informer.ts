@@ -13,7 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeClient } from './client.js';
 import { sleep } from './client.js';
 import { ApiError, describeError, isGone } from './errors.js';
-import { informerRelists, informerRestarts } from './metrics.js';
+import { informerRelists, informerRestarts, openWatches } from './metrics.js';
 import { objectKey, type KubeObject } from './object.js';
 import { resourcePath, type ResourceType } from './resources.js';
 import { silentLogger, type Logger } from './log.js';
@@ -255,12 +255,17 @@ export class Informer<T extends KubeObject = KubeObject> {
     // connection is dead without either side knowing.
     const silenceLimitMs = (timeoutSeconds + 30) * 1000;
     let delivered = false;
-    await readLines(res, signal, silenceLimitMs, (line) => {
-      this.lastActivity = Date.now();
-      const ev = JSON.parse(line) as WatchEvent;
-      this.handleEvent(ev);
-      delivered = true;
-    });
+    openWatches.inc({ resource: this.resource.plural });
+    try {
+      await readLines(res, signal, silenceLimitMs, (line) => {
+        this.lastActivity = Date.now();
+        const ev = JSON.parse(line) as WatchEvent;
+        this.handleEvent(ev);
+        delivered = true;
+      });
+    } finally {
+      openWatches.dec({ resource: this.resource.plural });
+    }
     return delivered;
   }
 

@@ -78,6 +78,15 @@ export const workqueueWorkDuration = new Histogram({
   registers,
 });
 
+// Keys waiting on a timer for their delayed add (requeue-after, backoff): the timers a queue
+// holds. They are unref'd, so nodejs_active_resources{type="Timeout"} does not count them.
+export const workqueueDelayed = new Gauge({
+  name: 'kcp_operator_workqueue_delayed_items',
+  help: 'Keys of a workqueue waiting on a timer for a delayed add',
+  labelNames: ['name'] as const,
+  registers,
+});
+
 export const restClientRequests = new Counter({
   name: 'rest_client_requests_total',
   help: 'Number of HTTP requests, partitioned by verb and status code',
@@ -94,6 +103,14 @@ export const informerRestarts = new Counter({
 export const informerRelists = new Counter({
   name: 'kcp_operator_informer_relists_total',
   help: 'Full relists per informer (initial sync, 410 Gone, watchdog)',
+  labelNames: ['resource'] as const,
+  registers,
+});
+// Watches an informer holds open right now: a leak (a watch never closed) or a lost one shows as
+// drift from the number of informers, which the soak benchmark samples.
+export const openWatches = new Gauge({
+  name: 'kcp_operator_informer_open_watches',
+  help: 'Watch connections currently open, by resource',
   labelNames: ['resource'] as const,
   registers,
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { workqueueDelayed } from './metrics.js';
 import { WorkQueue, backoffDelay } from './queue.js';
 
 describe('WorkQueue', () => {
@@ -46,6 +47,24 @@ describe('WorkQueue', () => {
       vi.advanceTimersByTime(2000); // the superseded adds were dropped, not merely outrun
       expect(q.length).toBe(0);
       void q.shutdown(false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('counts its pending delayed adds (the timers it holds) in kcp_operator_workqueue_delayed_items', async () => {
+    vi.useFakeTimers();
+    const delayed = async () => (await workqueueDelayed.get()).values.find((v) => v.labels.name === 't-delayed')?.value;
+    try {
+      const q = new WorkQueue('t-delayed');
+      q.addAfter('a', 1000);
+      q.addAfter('a', 20); // replaces the pending add: still one timer
+      q.addAfter('b', 1000);
+      expect(await delayed()).toBe(2);
+      vi.advanceTimersByTime(20);
+      expect(await delayed()).toBe(1);
+      await q.shutdown(false);
+      expect(await delayed()).toBe(0);
     } finally {
       vi.useRealTimers();
     }

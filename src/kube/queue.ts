@@ -1,7 +1,7 @@
 // A work queue of keys with client-go's semantics: a key waiting in the queue is stored once
 // (dirty set), a key being processed is never handed to a second worker, and a key added while
 // processing is queued again when the worker calls done(). Failures back off per key.
-import { workqueueAdds, workqueueDepth, workqueueQueueDuration, workqueueRetries, workqueueWorkDuration } from './metrics.js';
+import { workqueueAdds, workqueueDelayed, workqueueDepth, workqueueQueueDuration, workqueueRetries, workqueueWorkDuration } from './metrics.js';
 
 export interface BackoffOptions {
   baseMs: number;
@@ -86,10 +86,12 @@ export class WorkQueue {
     if (pending) clearTimeout(pending.timer);
     const timer = setTimeout(() => {
       this.delayed.delete(key);
+      workqueueDelayed.set({ name: this.name }, this.delayed.size);
       this.add(key);
     }, ms);
     timer.unref();
     this.delayed.set(key, { at, timer });
+    workqueueDelayed.set({ name: this.name }, this.delayed.size);
   }
 
   /** Requeues after this key's next backoff delay; returns the delay. */
@@ -140,6 +142,7 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const d of this.delayed.values()) clearTimeout(d.timer);
     this.delayed.clear();
+    workqueueDelayed.set({ name: this.name }, 0);
     this.queue.length = 0;
     this.dirty.clear();
     workqueueDepth.set({ name: this.name }, 0);
