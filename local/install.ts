@@ -21,7 +21,7 @@ export type InstalledServiceAccount = 'kcp-operator' | 'kcp-sync';
  * file added there is what the local processes run under, with nothing listed twice.
  */
 export function installRbac(cp: ControlPlane): void {
-  const rendered = execFileSync(binaryPath('kubectl'), ['kustomize', path.join(repoRoot, 'deploy')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const rendered = execFileSync(binaryPath('kubectl'), ['kustomize', path.join(repoRoot, 'deploy')], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
   const objects = parseAllDocuments(rendered)
     .map((d) => d.toJS() as { kind?: string } | null)
     .filter((o): o is { kind: string } => !!o?.kind && !NOT_INSTALLED.has(o.kind));
