@@ -39,7 +39,9 @@ export interface FaultResult {
   availableMs: number;
   /** kill → Available=True, metric 1 and kcp serving again. */
   recoveredMs: number;
-  /** The container's restarts after the fault (the runner's restartCount). */
+  /** Pods killed (every replica of the Deployment). */
+  pods: number;
+  /** The containers' restarts after the fault (the runner's restartCount, summed). */
   restarts: number;
 }
 
@@ -68,15 +70,16 @@ async function available(stack: LocalStack, t: FaultTarget): Promise<Cond | unde
 }
 
 /**
- * Kills the target's Pod and follows status, metric and service until it is back; throws if it
+ * Kills every Pod of the target's Deployment and follows status, metric and service until it is back; throws if it
  * is not reported within `detectWithinMs` or not back within `recoverWithinMs`.
  */
 export async function killAndRecover(stack: LocalStack, t: FaultTarget, detectWithinMs = 60_000, recoverWithinMs = 300_000): Promise<FaultResult> {
-  const [pod, ...more] = stack.runner.podsOf(t.deployment);
-  if (!pod?.pid || more.length > 0 || !pod.ready) throw new Error(`${t.deployment}: expected one ready running Pod, got ${JSON.stringify(stack.runner.podsOf(t.deployment))}`);
-  const restartsBefore = pod.restartCount;
+  // Every replica: the component is down, not degraded, so "serves again" means it came back.
+  const pods = stack.runner.podsOf(t.deployment);
+  if (pods.length === 0 || pods.some((p) => !p.pid || !p.ready)) throw new Error(`${t.deployment}: expected ready running Pods, got ${JSON.stringify(pods)}`);
+  const restartsBefore = pods.reduce((n, p) => n + p.restartCount, 0);
   const t0 = Date.now();
-  process.kill(-pod.pid, 'SIGKILL');
+  for (const p of pods) process.kill(-(p.pid ?? 0), 'SIGKILL');
   let detected: Cond | undefined;
   let detectedMs = 0;
   let metricDetectedMs: number | undefined;
@@ -108,7 +111,8 @@ export async function killAndRecover(stack: LocalStack, t: FaultTarget, detectWi
     message: detected.message,
     availableMs,
     recoveredMs,
-    restarts: (stack.runner.podsOf(t.deployment)[0]?.restartCount ?? 0) - restartsBefore,
+    pods: pods.length,
+    restarts: stack.runner.podsOf(t.deployment).reduce((n, p) => n + p.restartCount, 0) - restartsBefore,
   };
 }
 

@@ -292,9 +292,9 @@ describe('standard topology on real kcp', () => {
     console.log(`kcp faults: operator writes in the fault window: ${rewrites.length} to objects, ${statusWrites.length} status patches`);
     for (const r of results) {
       expect(r.reason, r.target).toBe('ReplicasUnavailable');
-      expect(r.message, r.target).toMatch(/^0\/1 replicas available/);
+      expect(r.message, r.target).toContain(`0/${r.pods} replicas available`);
       expect(r.metricDetectedMs, `${r.target}: kcp_operator_component_available went to 0`).toBeDefined();
-      expect(r.restarts, r.target).toBeGreaterThanOrEqual(1);
+      expect(r.restarts, r.target).toBeGreaterThanOrEqual(r.pods);
     }
     // The operator saw each fault (it wrote the status), under deploy/'s ServiceAccount...
     for (const t of targets) expect(statusWrites.some((e) => e.objectRef?.resource === t.resource.plural && e.objectRef.name === t.name), t.name).toBe(true);
