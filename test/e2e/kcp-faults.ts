@@ -35,6 +35,8 @@ export interface FaultResult {
   metricDetectedMs: number | undefined;
   reason: string;
   message: string;
+  /** The first Available message that counted no replica available, if one was read. */
+  downMessage: string | undefined;
   /** kill → Available=True again. */
   availableMs: number;
   /** kill → Available=True, metric 1 and kcp serving again. */
@@ -84,10 +86,13 @@ export async function killAndRecover(stack: LocalStack, t: FaultTarget, detectWi
   let detectedMs = 0;
   let metricDetectedMs: number | undefined;
   let availableMs = 0;
+  // The Pods' exits reach the Deployment one status write at a time: the first False may still count one.
+  let downMessage: string | undefined;
   for (;;) {
     const elapsed = Date.now() - t0;
     const [cond, metric] = await Promise.all([available(stack, t), componentMetric(stack, t.resource.kind, t.name)]);
     if (metric === 0 && metricDetectedMs === undefined) metricDetectedMs = Date.now() - t0;
+    if (cond?.status === 'False' && cond.message.startsWith(`0/${pods.length} `)) downMessage ??= cond.message;
     if (!detected) {
       if (cond?.status === 'False') {
         detected = cond;
@@ -109,6 +114,7 @@ export async function killAndRecover(stack: LocalStack, t: FaultTarget, detectWi
     metricDetectedMs,
     reason: detected.reason,
     message: detected.message,
+    downMessage,
     availableMs,
     recoveredMs,
     pods: pods.length,

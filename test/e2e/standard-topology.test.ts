@@ -292,7 +292,8 @@ describe('standard topology on real kcp', () => {
     console.log(`kcp faults: operator writes in the fault window: ${rewrites.length} to objects, ${statusWrites.length} status patches`);
     for (const r of results) {
       expect(r.reason, r.target).toBe('ReplicasUnavailable');
-      expect(r.message, r.target).toContain(`0/${r.pods} replicas available`);
+      expect(r.message, r.target).toMatch(/^\d+\/\d+ replicas available/);
+      expect(r.downMessage, `${r.target}: reported with no replica available`).toMatch(new RegExp(`^0/${r.pods} replicas available`));
       expect(r.metricDetectedMs, `${r.target}: kcp_operator_component_available went to 0`).toBeDefined();
       expect(r.restarts, r.target).toBeGreaterThanOrEqual(r.pods);
     }
