@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import type { KubeClient } from '../src/kube/client.js';
 import { binaryPath, repoRoot } from './binaries.js';
 import type { ControlPlane } from './control-plane.js';
@@ -14,13 +14,25 @@ export const INSTALL_NAMESPACE = 'kcp-operator-system';
 
 export type InstalledServiceAccount = 'kcp-operator' | 'kcp-sync';
 
-/** Applies deploy/base's namespace and RBAC (the CRDs come with the control plane). */
+/**
+ * What `kubectl apply -k deploy/` installs besides the CRDs (which come with the control plane) and
+ * the Deployment and Service (the processes run locally instead): the namespace, ServiceAccounts,
+ * the sidecar's token Secret and every RBAC object. Rendered from deploy/ itself, so a rule or a
+ * file added there is what the local processes run under, with nothing listed twice.
+ */
 export function installRbac(cp: ControlPlane): void {
-  const files = ['namespace.yaml', 'rbac/operator.yaml', 'rbac/sync.yaml'].flatMap((f) => ['-f', path.join(repoRoot, 'deploy/base', f)]);
-  execFileSync(binaryPath('kubectl'), ['--kubeconfig', cp.kubeconfigPath, 'apply', '--server-side', '-n', INSTALL_NAMESPACE, ...files], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const rendered = execFileSync(binaryPath('kubectl'), ['kustomize', path.join(repoRoot, 'deploy')], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+  const objects = parseAllDocuments(rendered)
+    .map((d) => d.toJS() as { kind?: string } | null)
+    .filter((o): o is { kind: string } => !!o?.kind && !NOT_INSTALLED.has(o.kind));
+  execFileSync(binaryPath('kubectl'), ['--kubeconfig', cp.kubeconfigPath, 'apply', '--server-side', '-f', '-'], {
+    input: objects.map((o) => stringify(o)).join('---\n'),
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
+
+/** Kinds of deploy/ the local runtime does not install: see installRbac. */
+const NOT_INSTALLED = new Set(['CustomResourceDefinition', 'Deployment', 'Service']);
 
 /** A kubeconfig with a bound token (TokenRequest API) for one of deploy/'s ServiceAccounts. */
 export async function serviceAccountKubeconfig(

@@ -15,7 +15,7 @@
 // Each exit is also a line in the Pod's log (podsOf().logPath):
 //   `--- container exited with code 1; restart 3 in 40s (<time>)`.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { KubeClient } from '../../src/kube/client.js';
@@ -161,6 +161,17 @@ export class PodRunner {
       lastTermination: p.lastTermination,
       nextRestartAt: p.nextRestartAt?.toISOString(),
     }));
+  }
+
+  /**
+   * The log file of every Pod this runner has run, including Pods a rollout or a scale-down has
+   * since removed (their directories stay until stop()), e.g. for a scan of everything kcp logged.
+   */
+  containerLogs(): string[] {
+    return readdirSync(this.workDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => path.join(this.workDir, d.name, 'container.log'))
+      .filter((f) => existsSync(f));
   }
 
   /**

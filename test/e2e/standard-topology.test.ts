@@ -16,12 +16,16 @@ import type { KubeObject } from '../../src/kube/object.js';
 import { Secrets } from '../../src/kube/resources.js';
 import { LABEL_KUBECONFIG } from '../../src/pki/hierarchy.js';
 import { LocalStack } from '../../local/stack.js';
+import { INSTALL_NAMESPACE } from '../../local/install.js';
+import { collectClusterTexts, collectPrivateKeys, findLeaks, type PrivateKey } from '../chaos/leak-scan.js';
 import { eventually } from '../integration/helpers.js';
+import { faultTargets, killAndRecover, processLogs, type FaultResult } from './kcp-faults.js';
 import { KcpUser } from './kcp-user.js';
 import { FRONT_PROXY_PORT, FRONT_PROXY_SERVICE, sampleObjects, shardUser, STANDARD, waitAvailable } from './topology.js';
 
 const NS = 'kcp-e2e';
 const PROXY = 'root-proxy';
+const OPERATOR_USER = `system:serviceaccount:${INSTALL_NAMESPACE}:kcp-operator`;
 
 type Cond = { type: string; status: string; reason: string; message: string };
 
@@ -45,6 +49,8 @@ describe('standard topology on real kcp', () => {
   let stack: LocalStack;
   let forward: { port: number; close(): Promise<void> };
   let admin: KcpUser;
+  /** Every private key the run generated, gathered before the Shard's deletion takes some away. */
+  const keys: PrivateKey[] = [];
 
   /** GET through a forward to the internal proxy with the operator's own certificate (as the operator connects). */
   const operatorGet = async (port: number, path: string): Promise<{ code: number; body: string }> => {
@@ -254,13 +260,48 @@ describe('standard topology on real kcp', () => {
     stop = true;
     await load;
     const writes = (await stack.cp.auditedWrites({ since: restartedAt })).filter(
-      (e) => e.user.username === 'system:serviceaccount:kcp-operator-system:kcp-operator' && e.objectRef?.resource !== 'leases' && e.objectRef?.resource !== 'events',
+      (e) => e.user.username === OPERATOR_USER && e.objectRef?.resource !== 'leases' && e.objectRef?.resource !== 'events',
     );
     expect(writes.map((w) => `${w.verb} ${w.objectRef?.resource}/${w.objectRef?.name}`)).toEqual([]);
     expect(await fingerprints()).toEqual(before);
     expect(requests).toBeGreaterThan(0);
     console.log(`operator restart: ${requests} requests through the front-proxy, ${failures} failed`);
     expect(failures).toBe(0);
+  });
+
+  it('kcp Pod faults: killing the root shard, the second shard and the front-proxy is reported within seconds and recovers, with no rewrite of certificates or Deployments', async () => {
+    const faultStart = new Date();
+    const results: FaultResult[] = [];
+    const targets = faultTargets({
+      root: async () => (await admin.kubectl('root', ['get', 'workspaces', '-o', 'name'])).stdout.includes('e2e-a'),
+      // root:e2e-b lives on shard-2: served only once shard-2 is.
+      shard2: async () => (await admin.kubectl('root:e2e-b', ['get', 'configmap', 'greeting', '-o', 'jsonpath={.data.hello}'])).stdout === 'e2e-b',
+      frontProxy: async () => (await admin.kubectl('root', ['get', 'workspaces', '-o', 'name'])).code === 0,
+    });
+    for (const t of targets) {
+      results.push(await killAndRecover(stack, t));
+      // The next fault starts from a whole topology (a root shard restart can take the others' readiness with it).
+      await waitAvailable(stack, STANDARD, '300s');
+    }
+    // Whatever the operator would do about a dead Pod it has done by now (its resync included).
+    await new Promise((r) => setTimeout(r, 15_000));
+    const byOperator = (await stack.cp.auditedWrites({ since: faultStart })).filter((e) => e.user.username === OPERATOR_USER);
+    const rewrites = byOperator.filter((e) => e.objectRef?.subresource !== 'status' && e.objectRef?.resource !== 'leases' && e.objectRef?.resource !== 'events');
+    const statusWrites = byOperator.filter((e) => e.objectRef?.subresource === 'status');
+    console.log(`kcp faults: ${JSON.stringify(results)}`);
+    console.log(`kcp faults: operator writes in the fault window: ${rewrites.length} to objects, ${statusWrites.length} status patches`);
+    for (const r of results) {
+      expect(r.reason, r.target).toBe('ReplicasUnavailable');
+      expect(r.message, r.target).toMatch(/^\d+\/\d+ replicas available/);
+      expect(r.downMessage, `${r.target}: reported with no replica available`).toMatch(new RegExp(`^0/${r.pods} replicas available`));
+      expect(r.metricDetectedMs, `${r.target}: kcp_operator_component_available went to 0`).toBeDefined();
+      expect(r.restarts, r.target).toBeGreaterThanOrEqual(r.pods);
+    }
+    // The operator saw each fault (it wrote the status), under deploy/'s ServiceAccount...
+    for (const t of targets) expect(statusWrites.some((e) => e.objectRef?.resource === t.resource.plural && e.objectRef.name === t.name), t.name).toBe(true);
+    // ...and rewrote nothing: no Secret (certificate), Deployment or anything else because a Pod died.
+    expect(rewrites.map((w) => `${w.verb} ${w.objectRef?.resource}/${w.objectRef?.name}`)).toEqual([]);
+    keys.push(...(await collectPrivateKeys(stack.admin, [NS, INSTALL_NAMESPACE])));
   });
 
   // Last: it takes the second shard away.
@@ -278,5 +319,17 @@ describe('standard topology on real kcp', () => {
     const c = await admin.workspace('root', 'e2e-c');
     expect(c.status?.phase).not.toBe('Ready');
     expect(c.spec.URL ?? '').not.toContain('shard-2');
+  });
+  // After everything above (operator restarts, Pod kills, a Shard deleted): nothing any of it logged
+  // or wrote into status or Events holds private key material (issue 14, item 8).
+  it('leak scan: no private key material in the operator\'s or kcp\'s logs, Events or statuses', async () => {
+    keys.push(...(await collectPrivateKeys(stack.admin, [NS, INSTALL_NAMESPACE])));
+    const texts = [...(await processLogs(stack)), ...(await collectClusterTexts(stack.admin, [NS, INSTALL_NAMESPACE]))];
+    const unique = new Set(keys.map((k) => k.pem)).size;
+    const leaks = findLeaks(texts, keys);
+    console.log(`leak scan: ${texts.length} texts (${texts.filter((t) => t.source.startsWith('container log')).length} kcp/etcd container logs), ${unique} private keys, ${leaks.length} leaks`);
+    expect(unique).toBeGreaterThanOrEqual(10);
+    expect(texts.filter((t) => t.source.startsWith('container log')).length).toBeGreaterThanOrEqual(5);
+    expect(leaks).toEqual([]);
   });
 });
