@@ -5,7 +5,7 @@
 //   r1: an intermediate CA (r1-server-ca) whose certificate is truncated,
 //   r2: an intermediate CA (r2-client-ca) whose key is garbage,
 //   r3: an intermediate CA (r3-requestheader-client-ca) with a valid key that is not its certificate's,
-//   r4: the root CA's Secret (r4-ca) replaced by an expired, otherwise sound, self-signed CA.
+//   r4: an intermediate CA's Secret (r4-server-ca) replaced by an expired, otherwise sound, CA.
 // Each RootShard must report CertificatesReady=False with a reason and a message naming that
 // Secret; its Shard, whose certificates that CA signs, must say so too (naming the Secret) rather
 // than fail its reconcile; nothing is replaced silently: the corrupt Secret keeps its uid,
@@ -52,7 +52,7 @@ const CASES: Case[] = [
   { root: 'r3', secret: 'r3-requestheader-client-ca', reason: 'CAKeyMismatch', shardReason: 'IssuerKeyMismatch', corrupt: (s, other) => ({ ...s.data, 'tls.key': other.data['tls.key'] ?? '' }) },
   {
     root: 'r4',
-    secret: 'r4-ca',
+    secret: 'r4-server-ca',
     reason: 'CAExpired',
     shardReason: 'IssuerExpired',
     corrupt: async (s) => {

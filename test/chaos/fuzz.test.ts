@@ -196,7 +196,12 @@ describe('fuzzed specs', () => {
       };
       const settleStart = Date.now();
       let last: string[] = [];
-      await eventually('every sample object has conditions for its generation', async () => (last = await unsettled()).length === 0, 150_000).catch((err: unknown) => {
+      await eventually('every sample object has conditions for its generation', async () => (last = await unsettled()).length === 0, 150_000).catch(async (err: unknown) => {
+        for (const u of last.slice(0, 3)) {
+          const [kind, name] = u.split('/') as [Kind, string];
+          const o = await client.get(RESOURCES[kind], sampleNs, name);
+          console.log(`unsettled ${u}: spec ${JSON.stringify(o.spec)}\n  log: ${logs.split('\n').filter((l) => l.includes(name) && /"level":"(error|warn)"|"level":[45]0/.test(l)).slice(-3).join('\n  ')}`);
+        }
         throw new Error(`${String(err)}; unsettled: ${last.slice(0, 10).join(', ')}`);
       });
       const settleMs = Date.now() - settleStart;

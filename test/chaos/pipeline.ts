@@ -1,7 +1,7 @@
 // The operator's reconcile pipeline for one spec, in-process and without a cluster: what every
 // controller computes from a spec before it applies anything (certificate plans with their
 // templates and durations, the release, the models) and every pure builder of src/resources/ the
-// controller would call with it (Secrets, ConfigMaps, Deployments, Services, PodDisruptionBudgets,
+// controller would call with it (certificates, encoded and signed; Secrets, ConfigMaps, Deployments, Services, PodDisruptionBudgets,
 // kubeconfig text, RBAC bindings). What the controllers read from the cluster (the RootShard a
 // Shard joins, CA certificates, referenced Secrets) is stood in for by kcp-operator's sample
 // objects and one placeholder CA certificate.
@@ -22,8 +22,9 @@ import { certificateTemplatesFor } from '../../src/controllers/templates.js';
 import { unsupportedShardFields } from '../../src/controllers/unsupported.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { cacheServerCertificates, frontProxyCertificates, kubeconfigCertificate, rootShardCertificates, shardCertificates, virtualWorkspaceCertificates, type PlannedCertificate } from '../../src/pki/hierarchy.js';
-import { issuePlanned } from '../../src/pki/issue.js';
-import { DEFAULT_KEY_SPEC } from '../../src/pki/keys.js';
+import { issuePlanned, requestFor } from '../../src/pki/issue.js';
+import { DEFAULT_KEY_SPEC, generateKeyPair } from '../../src/pki/keys.js';
+import { selfSigned, signCertificateSync } from '../../src/pki/x509.js';
 import { cacheServerDeployment, cacheServerKubeconfigSecret, cacheServerMounts, cacheServerService, publishedCASecret } from '../../src/resources/cacheserver/render.js';
 import { cacheServerNames, type CacheServerModel } from '../../src/resources/cacheserver/model.js';
 import { parseGoDuration } from '../../src/resources/common/duration.js';
@@ -54,6 +55,14 @@ const FRONT_PROXY_SPEC = sample('operator.kcp.io_v1alpha1_frontproxy.yaml').spec
 // One real self-signed CA stands in for every certificate a builder embeds (bundles are parsed).
 const PEM = (await issuePlanned(cacheServerCertificates({ name: 'placeholder', namespace: 'fuzz' })[0] as PlannedCertificate)).certificatePem;
 const NS = 'fuzz';
+// Issuing is part of the pipeline (subjects, SANs and usages are encoded then); one key pair and
+// self-signing keep it cheap, since only the spec-derived content can make it fail.
+const KEY_PAIR = await generateKeyPair(DEFAULT_KEY_SPEC);
+
+/** Encodes and signs each planned certificate as the controllers' issuing would. */
+function issue(plans: readonly PlannedCertificate[]): void {
+  for (const p of plans) if (p.issuer.type === 'selfSigned' || p.issuer.type === 'ca') signCertificateSync(requestFor(p, KEY_PAIR), selfSigned(KEY_PAIR.privateKey));
+}
 const KEY = DEFAULT_KEY_SPEC;
 
 function owner(kind: Kind, name: string, spec: unknown): KubeObject {
@@ -93,6 +102,7 @@ function rootShard(name: string, spec: RootShardSpec): KubeObject[] {
     templates: certificateTemplatesFor(spec.certificateTemplates),
   });
   plans.push(...rootShardProxyCertificates({ name, namespace: NS, spec }, KEY, certificateTemplatesFor(spec.proxy?.certificateTemplates)));
+  issue(plans);
   unsupportedShardFields(spec);
   const release = spec.release ? appliedRelease(familyOf('RootShard'), spec.release) : undefined;
   const proxyRelease = spec.release ? appliedRelease(familyOf('RootShardProxy'), spec.release) : undefined;
@@ -104,6 +114,7 @@ function rootShard(name: string, spec: RootShardSpec): KubeObject[] {
 
 function shard(name: string, spec: ShardSpec): KubeObject[] {
   const plans = shardCertificates({ name, namespace: NS, clusterDomain: spec.clusterDomain, shardBaseURL: spec.shardBaseURL, rootShard: { name: 'root' }, key: KEY, templates: certificateTemplatesFor(spec.certificateTemplates) });
+  issue(plans);
   unsupportedShardFields(spec);
   const release = ROOT_SPEC.release ? appliedRelease(familyOf('Shard'), ROOT_SPEC.release) : undefined;
   const m: ShardModel = { kind: 'Shard', owner: owner('Shard', name, spec), name, namespace: NS, spec: withRelease(spec, release), root: { name: 'root', spec: ROOT_SPEC }, cacheServer: spec.cache?.ref?.name ?? ROOT_SPEC.cache?.ref?.name, serviceAccountPeers: spec.auth?.serviceAccount?.enabled ? ['root'] : [], federated: !!spec.rootShard?.joinRef };
@@ -118,6 +129,7 @@ function frontProxy(name: string, spec: FrontProxySpec): KubeObject[] {
     key: KEY,
     templates: certificateTemplatesFor(spec.certificateTemplates),
   });
+  issue(plans);
   unsupportedTemplates(spec.certificateTemplates);
   const m: FrontProxyModel = { owner: owner('FrontProxy', name, spec), name, namespace: NS, spec, root: { name: 'root', spec: ROOT_SPEC }, serviceAccountPeers: spec.auth?.serviceAccount?.enabled ? ['root', 'shard'] : [] };
   return frontProxyObjects(m, plans);
@@ -126,6 +138,7 @@ function frontProxy(name: string, spec: FrontProxySpec): KubeObject[] {
 function cacheServer(name: string, spec: CacheServerSpec): KubeObject[] {
   const caSecretRef = spec.certificates?.caSecretRef?.name;
   const plans = cacheServerCertificates({ name, namespace: NS, clusterDomain: spec.clusterDomain, caSecretRef, issuerRef: spec.certificates?.issuerRef, key: KEY, templates: certificateTemplatesFor(spec.certificateTemplates) });
+  issue(plans);
   unsupportedTemplates(spec.certificateTemplates);
   cacheServerNames(name, caSecretRef);
   const m: CacheServerModel = { owner: owner('CacheServer', name, spec), name, namespace: NS, spec };
@@ -160,7 +173,7 @@ function kubeconfig(name: string, spec: KubeconfigSpec): KubeObject[] {
   } catch (err) {
     throw new HandledByController(String(err));
   }
-  void plan;
+  issue([plan]);
   const m: KubeconfigModel = { owner: owner('Kubeconfig', name, spec), name, namespace: NS, spec, target };
   kubeconfigServer(m);
   if (spec.authorization) authorizationWorkspace(spec);
@@ -169,6 +182,7 @@ function kubeconfig(name: string, spec: KubeconfigSpec): KubeObject[] {
 
 function virtualWorkspace(name: string, spec: VirtualWorkspaceSpec): KubeObject[] {
   const plans = virtualWorkspaceCertificates({ name, namespace: NS, clusterDomain: spec.clusterDomain, rootShard: { name: 'root' }, key: KEY, templates: certificateTemplatesFor(spec.certificateTemplates) });
+  issue(plans);
   unsupportedTemplates(spec.certificateTemplates);
   const shardTarget = spec.target?.shardRef?.name;
   const m: VirtualWorkspaceModel = {

@@ -36,6 +36,9 @@ function stringArbitrary(node: JSONSchemaProps, key: string): fc.Arbitrary<strin
   }
   const dns = fc.stringMatching(/^[a-z]([a-z0-9-]{0,14}[a-z0-9])?$/);
   if (key === 'name') options.push({ arbitrary: fc.constantFrom(...KNOWN_NAMES), weight: 4 });
+  // Fields whose CEL rules want a URL or a Go duration (the schema says so only in CEL): mostly such.
+  if (/URL$|^endpoints$|^backend$|^url$/.test(key)) options.push({ arbitrary: fc.tuple(fc.constantFrom('https', 'http'), dns, fc.integer({ min: 1, max: 65535 })).map(([p, h, n]) => `${p}://${h}.example:${n}`), weight: 24 });
+  if (/^(validity|duration|renewBefore)$/.test(key)) options.push({ arbitrary: fc.tuple(fc.integer({ min: 1, max: 9000 }), fc.constantFrom('h', 'm', 's', 'h30m')).map(([n, u]) => `${n}${u}`), weight: 24 });
   options.push({ arbitrary: dns, weight: 6 }, { arbitrary: fc.constantFrom(...INTERESTING), weight: 1 }, { arbitrary: fc.string({ maxLength: 12, unit: 'binary' }), weight: 1 });
   const min = node.minLength ?? 0;
   const max = node.maxLength ?? Infinity;
