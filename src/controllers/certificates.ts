@@ -67,19 +67,31 @@ const asTls = (d: Record<string, string> | undefined): TlsSecretData | undefined
 // after every restart. So they are kept per cached Secret object: the informer replaces the object
 // on every change, so an entry can never describe other content, and it goes with the object.
 const inspections = new WeakMap<KubeObject, InspectedSecret>();
-const issuerCertificates = new WeakMap<KubeObject, ParsedCertificate>();
 
-function inspectCached(secret: KubeObject, data: TlsSecretData, plan: PlannedCertificate): InspectedSecret {
+function inspectCached(secret: KubeObject, data: TlsSecretData, secretName: string): InspectedSecret {
   let seen = inspections.get(secret);
-  if (!seen) inspections.set(secret, (seen = inspectSecret(data, `Secret ${plan.secretName}`)));
+  if (!seen) inspections.set(secret, (seen = inspectSecret(data, `Secret ${secretName}`)));
   return seen;
 }
 
-function issuerCached(secret: KubeObject | undefined, plan: PlannedCertificate): ParsedCertificate | undefined {
-  if (!secret) return undefined;
-  let cert = issuerCertificates.get(secret);
-  if (!cert) issuerCertificates.set(secret, (cert = parseCertificate(secretData(secret)?.['tls.crt'] ?? '', `issuer of Secret ${plan.secretName}`)));
-  return cert;
+/**
+ * Why an issuing CA Secret cannot sign (unreadable, key not its certificate's, expired), or its
+ * parsed certificate. A CA someone broke must block what it would sign, with a condition naming
+ * it: signing with it would throw (garbage) or, worse, make leaves its certificate does not
+ * verify, which the next pass would reissue, and the next, for ever.
+ */
+export function inspectIssuer(secret: KubeObject, data: TlsSecretData, issuerName: string, now: Date): { cert: ParsedCertificate } | { reason: string; message: string } {
+  const seen = inspectCached(secret, data, issuerName);
+  const where = `issuer Secret ${secret.metadata.namespace}/${issuerName}`;
+  if ('broken' in seen) {
+    return seen.broken === 'KeyMismatch'
+      ? { reason: 'IssuerKeyMismatch', message: `${where}: tls.key does not belong to the CA in tls.crt` }
+      : { reason: 'IssuerInvalid', message: `${where} is unusable: ${seen.detail}` };
+  }
+  if (seen.cert.notAfter.getTime() <= now.getTime()) {
+    return { reason: 'IssuerExpired', message: `${where}: CA expired at ${seen.cert.notAfter.toISOString()}; rotate it explicitly` };
+  }
+  return { cert: seen.cert };
 }
 
 export async function reconcileCertificates(
@@ -124,15 +136,31 @@ export async function reconcileCertificates(
         if (!isNotFound(err)) throw err;
       }
     }
+    // An issuer this pass did not write is checked before it is used (a leaf is compared with it;
+    // an intermediate CA is only signed by it when missing).
+    const issuer = issuerObject && issuerSecret && plan.issuer.type === 'ca' ? inspectIssuer(issuerObject, issuerSecret, plan.issuer.secretName, now) : undefined;
+    const issuerBlocks = (why: { reason: string; message: string }) => {
+      out.ready = false;
+      if (current) out.data.set(plan.secretName, current);
+      out.blocked.push({ secretName: plan.secretName, reason: why.reason, message: `${plan.secretName}: ${why.message}`, external: false });
+    };
+    if (issuer && 'reason' in issuer && !plan.isCA) {
+      issuerBlocks(issuer);
+      continue;
+    }
     const decision = evaluateCertificate({
       desired: plan,
       secret: current,
       // Only for the cached object itself: a CA fetched from the server above is looked at afresh.
-      inspected: cached && current ? inspectCached(cached, current, plan) : undefined,
+      inspected: cached && current ? inspectCached(cached, current, plan.secretName) : undefined,
       issuerCertificatePem: issuerSecret?.['tls.crt'],
-      issuerCertificate: issuerSecret && !plan.isCA ? issuerCached(issuerObject, plan) : undefined,
+      issuerCertificate: issuer && 'cert' in issuer && !plan.isCA ? issuer.cert : undefined,
       now,
     });
+    if (decision.action === 'issue' && issuer && 'reason' in issuer) {
+      issuerBlocks(issuer);
+      continue;
+    }
     if ((decision.action === 'keep' || decision.action === 'blocked') && decision.notAfter && decision.renewAt) {
       observed.push({ secretName: plan.secretName, isCA: plan.isCA, notAfter: decision.notAfter, renewAt: decision.renewAt });
     }

@@ -2,7 +2,8 @@
 // bundles, kubeconfig Secrets, the Deployment (whose pod template carries a hash of every mounted
 // Secret, so a renewal rolls the Pods), its PodDisruptionBudget and the Service.
 import type { KubeObject } from '../kube/object.js';
-import { Deployments, Secrets, Services } from '../kube/resources.js';
+import { describeError, isInvalid } from '../kube/errors.js';
+import { Deployments, Secrets, Services, type ResourceType } from '../kube/resources.js';
 import type { TlsSecretData } from '../pki/bundle.js';
 import { keepLiveSelector } from '../resources/common/labels.js';
 import { mountsHash } from '../resources/common/workload.js';
@@ -73,16 +74,27 @@ export async function applyShardWorkload(
     data,
   );
   let writes = 0;
-  for (const s of secrets) {
-    if ((await ctx.applier.apply(Secrets, s, ctx.secrets.getByName(ns, s.metadata.name ?? ''))).changed) writes++;
-  }
+  // A 422 is the user's input (an extra volume, a template) that the server will never accept:
+  // report it as a condition instead of failing the reconcile over and over (as applyComponent does).
+  let rejected: WorkloadOutcome['missing'];
+  const apply = async (r: ResourceType, desired: KubeObject, live: KubeObject | undefined): Promise<KubeObject | undefined> => {
+    try {
+      const out = await ctx.applier.apply(r, desired, live);
+      if (out.changed) writes++;
+      return out.object;
+    } catch (err) {
+      if (!isInvalid(err)) throw err;
+      rejected ??= { reason: `${r.kind}Invalid`, message: `${r.kind} ${ns}/${desired.metadata.name}: ${describeError(err)}` };
+      return undefined;
+    }
+  };
+  for (const s of secrets) await apply(Secrets, s, ctx.secrets.getByName(ns, s.metadata.name ?? ''));
   const name = deploymentName(m.kind, m.name);
   const live = ctx.deployments.getByName(ns, name);
   // The budget selects what the Deployment really selects (a kept selector included).
   const desired = keepLiveSelector(stampRelease(shardDeployment(m, hash), m.release), live);
-  const dep = await ctx.applier.apply(Deployments, desired, live);
-  if (dep.changed) writes++;
+  const dep = await apply(Deployments, desired, live);
   if (await reconcilePodDisruptionBudget(ctx, desired, m.spec.podDisruptionBudget)) writes++;
-  if ((await ctx.applier.apply(Services, shardService(m), ctx.services.getByName(ns, name))).changed) writes++;
-  return { deployment: dep.object, writes };
+  await apply(Services, shardService(m), ctx.services.getByName(ns, name));
+  return rejected ? { missing: rejected, deployment: dep, writes } : { deployment: dep, writes };
 }
