@@ -12,7 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { KubeClient } from './client.js';
 import { sleep } from './client.js';
-import { ApiError, describeError, isGone } from './errors.js';
+import { ApiError, describeError, isGone, isUnavailable, UNAVAILABLE_RETRY_MS } from './errors.js';
 import { informerRelists, informerRestarts } from './metrics.js';
 import { objectKey, type KubeObject } from './object.js';
 import { resourcePath, type ResourceType } from './resources.js';
@@ -198,9 +198,13 @@ export class Informer<T extends KubeObject = KubeObject> {
           informerRestarts.inc({ resource: this.resource.plural, reason: 'watchdog' });
           continue;
         }
-        failures++;
         this.lastError = describeError(err);
-        const delay = Math.min(maxBackoff, minBackoff * 2 ** (failures - 1)) * (0.5 + Math.random());
+        // A server that is away (restart, outage, overload) is tried again at a steady pace, not
+        // with the backoff that grows while it stays away: the watch resumes within about a second
+        // of the server being back. Other errors (forbidden, bad selector) back off as before.
+        const cap = isUnavailable(err) ? Math.min(UNAVAILABLE_RETRY_MS, maxBackoff) : maxBackoff;
+        if (minBackoff * 2 ** (failures - 1) < cap) failures++;
+        const delay = Math.min(cap, minBackoff * 2 ** Math.max(0, failures - 1)) * (0.5 + Math.random());
         informerRestarts.inc({ resource: this.resource.plural, reason: 'error' });
         this.log.warn({ err: this.lastError, delayMs: Math.round(delay), failures }, 'informer error; restarting');
         await sleep(delay, this.stopCtl.signal);
