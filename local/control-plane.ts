@@ -21,6 +21,8 @@ export interface ControlPlaneOptions {
   crds?: boolean;
   /** Keep the state directory after stop (for debugging). */
   keepDir?: boolean;
+  /** Extra kube-apiserver flags (e.g. low --max-requests-inflight for throttling tests). */
+  apiServerArgs?: string[];
 }
 
 const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
@@ -47,6 +49,8 @@ export class ControlPlane {
   apiserver: ManagedProcess | undefined;
   readonly auditLogPath: string;
   readonly kubeconfigPath: string;
+  /** Extra kube-apiserver flags; a test may change them before restartApiServer. */
+  apiServerArgs: string[] = [];
 
   private constructor(
     readonly name: string,
@@ -80,6 +84,7 @@ export class ControlPlane {
         apiPort,
         opts.keepDir ?? false,
       );
+      cp.apiServerArgs = [...(opts.apiServerArgs ?? [])];
       try {
         await cp.startEtcd();
         await cp.startApiServer();
@@ -152,6 +157,7 @@ export class ControlPlane {
         '--profiling=false',
         '--endpoint-reconciler-type=none',
         '--v=1',
+        ...this.apiServerArgs,
       ],
       { logPath: path.join(this.dir, 'kube-apiserver.log') },
     );

@@ -1,7 +1,7 @@
 // The controller loop: keys from informers into a work queue, N workers reconciling distinct keys,
 // results mapped to requeue semantics exactly as controller-runtime does.
 import { randomUUID } from 'node:crypto';
-import { describeError, TerminalError } from './errors.js';
+import { describeError, isUnavailable, TerminalError, UNAVAILABLE_RETRY_MS } from './errors.js';
 import type { Informer } from './informer.js';
 import type { Logger } from './log.js';
 import { silentLogger } from './log.js';
@@ -159,7 +159,9 @@ export class Controller {
         this.queue.forget(key);
         log.error({ err: describeError(err) }, 'reconcile failed terminally; not retrying');
       } else {
-        const delay = this.queue.addRateLimited(key);
+        // An API server that is away fails every reconcile; retry at a steady pace while it is,
+        // so the work resumes within a second of it being back, not after the grown backoff.
+        const delay = this.queue.addRateLimited(key, isUnavailable(err) ? UNAVAILABLE_RETRY_MS : undefined);
         log.warn({ err: describeError(err), retryInMs: delay }, 'reconcile failed; retrying with backoff');
       }
       if (this.onError) {

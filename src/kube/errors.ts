@@ -35,6 +35,23 @@ export const isGone = (err: unknown): boolean => codeOf(err) === 410;
 export const isForbidden = (err: unknown): boolean => codeOf(err) === 403;
 export const isInvalid = (err: unknown): boolean => codeOf(err) === 422;
 
+// Socket errors of a server that is away (restarting, down, unreachable), as Node reports them.
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * The API server is away or overloaded, through no fault of the request: retry soon (and keep
+ * retrying at that pace) rather than with a backoff that grows for as long as the outage lasts,
+ * so that work resumes within about a second of the server being back.
+ */
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof ApiError) return err.code === 429 || err.code === 502 || err.code === 503 || err.code === 504;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && UNREACHABLE.has(code);
+}
+
+/** How often work blocked by an unavailable API server is retried (informers and work queues). */
+export const UNAVAILABLE_RETRY_MS = 1000;
+
 /** A short, key-free description of any error, for logs, events and status. */
 export function describeError(err: unknown): string {
   if (err instanceof ApiError) return `${err.code} ${err.reason}: ${err.message}`;

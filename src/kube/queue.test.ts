@@ -79,6 +79,17 @@ describe('WorkQueue', () => {
     void q.shutdown(false);
   });
 
+  it('holds a capped retry at its cap without growing the failure count past it', () => {
+    const q = new WorkQueue('t-capped', { baseMs: 10, maxMs: 100_000, jitter: 0 });
+    // An outage: every retry fails with the server away, capped at 50 ms however long it lasts.
+    const during = Array.from({ length: 20 }, () => q.addRateLimited('a', 50));
+    expect(during.slice(0, 4)).toEqual([10, 20, 40, 50]);
+    expect(Math.max(...during)).toBe(50);
+    // The next, ordinary error backs off from the cap, not from twenty doublings (10 · 2¹⁹ ms).
+    expect(q.addRateLimited('a')).toBe(80);
+    void q.shutdown(false);
+  });
+
   it('caps the backoff and applies jitter within bounds', () => {
     const opts = { baseMs: 5, maxMs: 1_000_000, jitter: 0.2 };
     expect(backoffDelay(40, opts, () => 0.99)).toBe(1_000_000);

@@ -94,12 +94,16 @@ export class WorkQueue {
     workqueueDelayed.set({ name: this.name }, this.delayed.size);
   }
 
-  /** Requeues after this key's next backoff delay; returns the delay. */
-  addRateLimited(key: string): number {
+  /**
+   * Requeues after this key's next backoff delay, at most `maxMs`; returns the delay. A retry held
+   * at a lower cap does not count further failures: an outage of an hour must not leave the key
+   * with an hour's worth of doublings once the cause of its next error is an ordinary one.
+   */
+  addRateLimited(key: string, maxMs = this.backoff.maxMs): number {
     const n = (this.failures.get(key) ?? 0) + 1;
-    this.failures.set(key, n);
+    const delay = backoffDelay(n, { ...this.backoff, maxMs: Math.min(maxMs, this.backoff.maxMs) });
+    if (maxMs >= this.backoff.maxMs || delay < maxMs) this.failures.set(key, n);
     workqueueRetries.inc({ name: this.name });
-    const delay = backoffDelay(n, this.backoff);
     this.addAfter(key, delay);
     return delay;
   }
