@@ -10,9 +10,8 @@
 // each Deployment's current generation available (markDeploymentAvailable), as topology-full does.
 // No kcp runs: the operator only renders and applies, which is what a kill can break.
 //
-// Known limit: a kill point uniform in [0, T] lets a run finish about half of what is left, so the
-// topology converges within the first few runs and most later kills land on the start-up resync of
-// a converged topology (the printed "writes per killed run" shows how many runs wrote).
+// So that every kill has work to interrupt, the kills are spread over 25 fresh namespaces, two
+// kills each; the test counts the kills that left work behind and fails if fewer than half did.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -30,6 +29,8 @@ import { builtInPkiRootShard, fixture, markDeploymentAvailable } from '../integr
 import { collectClusterTexts, collectPrivateKeys, findLeaks, type Text } from './leak-scan.js';
 
 const KILLS = Number(process.env.CHAOS_KILLS ?? 50);
+const KILLS_PER_TRIAL = 2;
+const TRIALS = Math.ceil(KILLS / KILLS_PER_TRIAL);
 const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const KUBECONFIGS = 20;
 const REST_WINDOW_MS = 20_000;
@@ -249,14 +250,15 @@ describe('random kill -9 of the operator during convergence', () => {
     client?.close();
   });
 
-  it(`converges to the uninterrupted run's state after ${KILLS} SIGKILLs, and holds`, async () => {
-    console.log(`operator-kill: CHAOS_SEED=${SEED} kills=${KILLS}`);
+  it(`${KILLS} SIGKILLs mid-convergence, ${KILLS_PER_TRIAL} in each of ${TRIALS} fresh topologies: each converges to the uninterrupted run's state, and holds`, async () => {
+    console.log(`operator-kill: CHAOS_SEED=${SEED} kills=${KILLS} trials=${TRIALS}`);
     const random = prng(SEED);
 
     // 1. Reference: one uninterrupted run; its convergence time is the window kills are drawn from.
     const refNs = await createNamespace(client, 'opkill-ref');
     namespaces.push(refNs);
-    standIns.push(deploymentStandIn(client, refNs));
+    const refStandIn = deploymentStandIn(client, refNs);
+    standIns.push(refStandIn);
     for (const [r, o] of topology(refNs)) await client.create(r, o);
     current = await startOperatorProcess(refNs, logs);
     await eventually('reference converged', () => converged(client, refNs), 120_000);
@@ -265,104 +267,126 @@ describe('random kill -9 of the operator during convergence', () => {
     const reference = await normalizedState(client, refNs);
     const refCAs = await caFingerprints(client, refNs);
     await stop(current);
+    await refStandIn.stop();
     console.log(`operator-kill: reference converged in ${windowMs} ms; ${Object.keys(reference).length} objects, ${refCAs.size} CAs`);
 
-    // 2. Chaos: the same topology, the operator killed at random points of that window.
-    const ns = await createNamespace(client, 'opkill');
-    namespaces.push(ns);
-    standIns.push(deploymentStandIn(client, ns));
-    for (const [r, o] of topology(ns)) await client.create(r, o);
+    // 2. Chaos. A kill must land while there is work left, so each trial starts from a fresh
+    // namespace holding the whole topology: the operator is killed KILLS_PER_TRIAL times at points
+    // drawn from [0, window] after its start, then one last run converges it and the trial is
+    // compared with the reference. (Killing one namespace 50 times would converge it within the
+    // first few runs and leave the later kills nothing to interrupt.)
     const chaosStart = Date.now();
-    const firstSeen = new Map<string, { uid: string; fingerprint: string }>();
     const regenerations: string[] = [];
-    const watchCAs = async () => {
-      for (const [name, now] of await caFingerprints(client, ns)) {
-        const before = firstSeen.get(name);
-        if (!before) firstSeen.set(name, now);
-        else if (before.uid !== now.uid || before.fingerprint !== now.fingerprint) regenerations.push(name);
+    const orphans: string[] = [];
+    const kills: Array<{ trial: number; afterStartMs: number; alive: boolean; startedAt: number; ns: string }> = [];
+    const convergenceMs: number[] = [];
+    let owned = 0;
+    let tracked = 0;
+    let lastNs = '';
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const ns = await createNamespace(client, `opkill-${trial}`);
+      namespaces.push(ns);
+      lastNs = ns;
+      const standIn = deploymentStandIn(client, ns);
+      standIns.push(standIn);
+      for (const [r, o] of topology(ns)) await client.create(r, o);
+      const firstSeen = new Map<string, { uid: string; fingerprint: string }>();
+      const watchCAs = async () => {
+        for (const [name, now] of await caFingerprints(client, ns)) {
+          const before = firstSeen.get(name);
+          if (!before) firstSeen.set(name, now);
+          else if (before.uid !== now.uid || before.fingerprint !== now.fingerprint) regenerations.push(`${ns}/${name}`);
+        }
+        for (const name of firstSeen.keys()) if (!(await client.get(Secrets, ns, name).catch(() => undefined))) regenerations.push(`${ns}/${name} (deleted)`);
+      };
+      for (let k = 0; k < KILLS_PER_TRIAL; k++) {
+        current = await startOperatorProcess(ns, logs);
+        const delay = Math.floor(random() * windowMs);
+        await new Promise((r) => setTimeout(r, delay));
+        const alive = current.child.exitCode === null && current.child.signalCode === null;
+        current.child.kill('SIGKILL');
+        kills.push({ trial, afterStartMs: delay, alive, startedAt: current.startedAt, ns });
+        await current.exit;
+        await watchCAs();
       }
-      for (const name of firstSeen.keys()) if (!(await client.get(Secrets, ns, name).catch(() => undefined))) regenerations.push(`${name} (deleted)`);
-    };
-    const kills: Array<{ atMs: number; afterStartMs: number; alive: boolean; startedAt: number }> = [];
-    for (let i = 0; i < KILLS; i++) {
+      // The last run of the trial: converge, then compare. Soft checks from here on, so a run
+      // reports every property that broke, not only the first.
       current = await startOperatorProcess(ns, logs);
-      const delay = Math.floor(random() * windowMs);
-      await new Promise((r) => setTimeout(r, delay));
-      const alive = current.child.exitCode === null && current.child.signalCode === null;
-      current.child.kill('SIGKILL');
-      kills.push({ atMs: Date.now() - chaosStart, afterStartMs: delay, alive, startedAt: current.startedAt });
-      await current.exit;
+      // Converged means the reference's state, conditions included: a condition that follows a
+      // Deployment (ProxyAvailable) may trail Available by a reconcile, so wait for all of it.
+      let state: Record<string, unknown> | undefined;
+      const same = await eventually(
+        `trial ${trial} reached the reference's state after its last restart`,
+        async () => (await converged(client, ns)) && JSON.stringify((state = await normalizedState(client, ns))) === JSON.stringify(reference),
+        60_000,
+      ).catch(() => false);
+      if (same) convergenceMs.push(Date.now() - current.startedAt);
       await watchCAs();
+      tracked += firstSeen.size;
+      expect.soft([...firstSeen.keys()].sort(), `trial ${trial}: CA Secrets`).toEqual([...refCAs.keys()].sort());
+      expect.soft(state ?? (await normalizedState(client, ns)), `trial ${trial}: state`).toEqual(reference);
+
+      // No orphans: everything the operator made has a live owner. CA Secrets are the exception
+      // by design (they carry no ownerReference so that deleting an owner never loses a CA).
+      const live = new Set<string>();
+      for (const r of CR_KINDS) for (const o of (await client.list(r, { namespace: ns })).items) live.add(o.metadata.uid ?? '');
+      for (const r of CHILD_KINDS) {
+        for (const o of (await client.list(r, { namespace: ns })).items) {
+          const byOperator = (o.metadata.managedFields ?? []).some((m) => m.manager?.startsWith('kcp-operator')) || o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'kcp-operator';
+          if (!byOperator || (r === Secrets && firstSeen.has(o.metadata.name ?? ''))) continue;
+          owned++;
+          if (!(o.metadata.ownerReferences ?? []).some((ref) => live.has(ref.uid))) orphans.push(`${ns}/${r.kind}/${o.metadata.name}`);
+        }
+      }
+      if (trial < TRIALS - 1) await stop(current);
+      await standIn.stop();
     }
     const chaosEnd = Date.now();
     // A process that died on its own before its kill crashed: that is a bug, not a kill.
     expect(kills.filter((k) => !k.alive), 'operator processes that exited before being killed').toEqual([]);
-
-    // 3. After the last restart: converge, then compare with the reference. The checks from here
-    // on are soft: a run reports every property that broke, not only the first.
-    current = await startOperatorProcess(ns, logs);
-    await eventually('converged after the last restart', () => converged(client, ns), 120_000);
-    const convergenceMs = Date.now() - current.startedAt;
-    await settle(current);
-    await watchCAs();
     expect.soft(regenerations, 'CA Secrets regenerated or deleted').toEqual([]);
-    expect.soft([...firstSeen.keys()].sort()).toEqual([...refCAs.keys()].sort());
-    expect.soft(await normalizedState(client, ns)).toEqual(reference);
-
-    // 4. No orphans: everything the operator made has a live owner. CA Secrets are the exception
-    // by design (they carry no ownerReference so that deleting an owner never loses a CA).
-    const live = new Set<string>();
-    for (const r of CR_KINDS) for (const o of (await client.list(r, { namespace: ns })).items) live.add(o.metadata.uid ?? '');
-    const orphans: string[] = [];
-    let owned = 0;
-    for (const r of CHILD_KINDS) {
-      for (const o of (await client.list(r, { namespace: ns })).items) {
-        const byOperator = (o.metadata.managedFields ?? []).some((m) => m.manager?.startsWith('kcp-operator')) || o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'kcp-operator';
-        if (!byOperator || (r === Secrets && firstSeen.has(o.metadata.name ?? ''))) continue;
-        owned++;
-        if (!(o.metadata.ownerReferences ?? []).some((ref) => live.has(ref.uid))) orphans.push(`${r.kind}/${o.metadata.name}`);
-      }
-    }
     expect.soft(orphans, 'objects without a live owner').toEqual([]);
 
-    // 5. One more restart of the converged topology writes nothing, and at rest nothing reconciles.
+    // Did the kills land mid-convergence? A kill left work behind when the next run of the same
+    // trial wrote something. Every first kill of a trial is drawn inside the window the reference
+    // needed for all of its work, so most must have; a run where none did would test nothing.
+    const chaosWrites = (await Promise.all([...new Set(kills.map((k) => k.ns))].map((n) => auditedOperatorWrites(n, chaosStart)))).flat();
+    const writesOf = (ns: string, from: number, to: number) => chaosWrites.filter((w) => w.objectRef?.namespace === ns && Date.parse(w.requestReceivedTimestamp) >= from && Date.parse(w.requestReceivedTimestamp) < to).length;
+    const writesPerRun = kills.map((k, i) => writesOf(k.ns, k.startedAt, kills[i + 1]?.ns === k.ns ? kills[i + 1]!.startedAt : chaosEnd));
+    const leftWork = kills.filter((k, i) => writesOf(k.ns, kills[i + 1]?.ns === k.ns ? kills[i + 1]!.startedAt : k.startedAt + k.afterStartMs, chaosEnd) > 0).length;
+    expect.soft(leftWork, 'kills after which the topology still needed writes').toBeGreaterThanOrEqual(Math.ceil(KILLS / 2));
+
+    // 3. One more restart of the last converged topology writes nothing, and at rest nothing reconciles.
+    await settle(current!);
     await stop(current);
     const restartedAt = Date.now();
-    current = await startOperatorProcess(ns, logs);
-    const crs = live.size;
+    current = await startOperatorProcess(lastNs, logs);
+    const crs = (await Promise.all(CR_KINDS.map((r) => client.list(r, { namespace: lastNs })))).reduce((n, l) => n + l.items.length, 0);
     await eventually('every CR reconciled after the restart', async () => ((await reconciles(current!)) ?? 0) >= crs, 60_000);
     await settle(current);
     const atRest0 = (await reconciles(current)) ?? NaN;
     await new Promise((r) => setTimeout(r, REST_WINDOW_MS));
     const atRest1 = (await reconciles(current)) ?? NaN;
     const perMinute = ((atRest1 - atRest0) * 60_000) / REST_WINDOW_MS;
-    const writes = await auditedOperatorWrites(ns, restartedAt);
+    const writes = await auditedOperatorWrites(lastNs, restartedAt);
     expect.soft(writes.map((w) => `${w.verb} ${w.objectRef?.resource}/${w.objectRef?.name}${w.objectRef?.subresource ? `/${w.objectRef.subresource}` : ''}`), 'writes after a restart of the converged operator').toEqual([]);
     expect.soft(perMinute, 'reconciles per minute at rest').toBe(0);
 
-    // 6. Leak scan: every operator log of every run, and the Events and statuses of both namespaces.
+    // 4. Leak scan: every operator log of every run, and the Events and statuses of every namespace.
     await stop(current);
     const keys = await collectPrivateKeys(client, namespaces);
     const texts = [...logs, ...(await collectClusterTexts(client, namespaces))];
     const leaks = findLeaks(texts, keys);
 
-    // Figures (the report's section on item 1).
-    const chaosWrites = await auditedOperatorWrites(ns, chaosStart);
-    const writesPerRun = kills.map((k, i) => chaosWrites.filter((w) => {
-      const t = Date.parse(w.requestReceivedTimestamp);
-      return t >= k.startedAt && t < (kills[i + 1]?.startedAt ?? chaosEnd);
-    }).length);
     const delays = kills.map((k) => k.afterStartMs);
     console.log(
       [
-        `operator-kill: seed ${SEED}, ${kills.length} kills in ${chaosEnd - chaosStart} ms, window ${windowMs} ms (reference convergence)`,
+        `operator-kill: seed ${SEED}, ${kills.length} kills in ${TRIALS} trials, ${chaosEnd - chaosStart} ms, window ${windowMs} ms (reference convergence)`,
         `  kill delay after spawn (ms): min ${Math.min(...delays)} p25 ${quantile(delays, 0.25)} p50 ${quantile(delays, 0.5)} p75 ${quantile(delays, 0.75)} max ${Math.max(...delays)}`,
-        `  kill delays in order: ${delays.join(' ')}`,
-        `  operator writes per killed run: ${writesPerRun.join(' ')} (runs that wrote: ${writesPerRun.filter((n) => n > 0).length}/${kills.length}; all runs: ${chaosWrites.length})`,
-        `  convergence after the last restart: ${convergenceMs} ms`,
-        `  CAs tracked: ${firstSeen.size}, regenerations: ${regenerations.length}; operator-made objects checked for owners: ${owned}, orphans: ${orphans.length}`,
+        `  operator writes per killed run: ${writesPerRun.join(' ')} (runs that wrote: ${writesPerRun.filter((n) => n > 0).length}/${kills.length}); kills that left work: ${leftWork}/${kills.length}`,
+        `  convergence of each trial's last run (ms): p50 ${quantile(convergenceMs, 0.5)} p99 ${quantile(convergenceMs, 0.99)} max ${Math.max(...convergenceMs)}`,
+        `  CAs tracked: ${tracked}, regenerations: ${regenerations.length}; operator-made objects checked for owners: ${owned}, orphans: ${orphans.length}`,
         `  writes after restart of the converged operator: ${writes.length}; reconciles at rest: ${atRest1 - atRest0} in ${REST_WINDOW_MS} ms (${perMinute}/min)`,
-        `  stand-in Deployment status writes: ${standIns.map((s) => s.writes()).join(', ')}`,
         `  leak scan: ${texts.length} texts (${logs.length} operator logs, ${logs.reduce((n, l) => n + l.text.length, 0)} chars), ${keys.length} private keys, ${leaks.length} leaks`,
       ].join('\n'),
     );
