@@ -1,9 +1,9 @@
 // Issue 14, item 1: the operator, as a real process (compiled JS), is killed with SIGKILL 50 times
 // at random points while the full topology (RootShard, 2 Shards, FrontProxy, CacheServer, 20
 // Kubeconfigs) converges, and restarted each time. The kill points are drawn (seeded PRNG, seed
-// printed, CHAOS_SEED overrides) from [0, T], T being the time one uninterrupted operator took to
-// converge the same topology in a reference namespace in this run. After the last restart it must
-// converge to the reference's state, with no CA regenerated, no orphaned object, no write on one
+// printed, CHAOS_SEED overrides) from [W, T]: W and T are when one uninterrupted operator made its
+// first write and when it had converged the same topology, in a reference namespace in this run.
+// After each trial's last restart it must reach the reference's state, with no CA regenerated, no orphaned object, no write on one
 // more restart, no reconcile at rest, and no private key in any log, Event or status.
 //
 // Stand-ins: the control plane runs no kube-controller-manager and no kubelet, so a loop here marks
@@ -263,16 +263,20 @@ describe('random kill -9 of the operator during convergence', () => {
     current = await startOperatorProcess(refNs, logs);
     await eventually('reference converged', () => converged(client, refNs), 120_000);
     const windowMs = Date.now() - current.startedAt;
+    // Kills are drawn from the part of that window in which the operator writes: before its first
+    // write it is still starting (caches syncing), and a kill there interrupts nothing.
+    const refWrites = await auditedOperatorWrites(refNs, current.startedAt);
+    const firstWriteMs = Math.max(0, Math.min(windowMs, ...refWrites.map((w) => Date.parse(w.requestReceivedTimestamp) - current!.startedAt)));
     await settle(current);
     const reference = await normalizedState(client, refNs);
     const refCAs = await caFingerprints(client, refNs);
     await stop(current);
     await refStandIn.stop();
-    console.log(`operator-kill: reference converged in ${windowMs} ms; ${Object.keys(reference).length} objects, ${refCAs.size} CAs`);
+    console.log(`operator-kill: reference converged in ${windowMs} ms, first write at ${firstWriteMs} ms; ${Object.keys(reference).length} objects, ${refCAs.size} CAs`);
 
     // 2. Chaos. A kill must land while there is work left, so each trial starts from a fresh
     // namespace holding the whole topology: the operator is killed KILLS_PER_TRIAL times at points
-    // drawn from [0, window] after its start, then one last run converges it and the trial is
+    // drawn from the reference's writing window after its start, then one last run converges it and the trial is
     // compared with the reference. (Killing one namespace 50 times would converge it within the
     // first few runs and leave the later kills nothing to interrupt.)
     const chaosStart = Date.now();
@@ -301,7 +305,7 @@ describe('random kill -9 of the operator during convergence', () => {
       };
       for (let k = 0; k < KILLS_PER_TRIAL; k++) {
         current = await startOperatorProcess(ns, logs);
-        const delay = Math.floor(random() * windowMs);
+        const delay = Math.floor(firstWriteMs + random() * (windowMs - firstWriteMs));
         await new Promise((r) => setTimeout(r, delay));
         const alive = current.child.exitCode === null && current.child.signalCode === null;
         current.child.kill('SIGKILL');
@@ -381,7 +385,7 @@ describe('random kill -9 of the operator during convergence', () => {
     const delays = kills.map((k) => k.afterStartMs);
     console.log(
       [
-        `operator-kill: seed ${SEED}, ${kills.length} kills in ${TRIALS} trials, ${chaosEnd - chaosStart} ms, window ${windowMs} ms (reference convergence)`,
+        `operator-kill: seed ${SEED}, ${kills.length} kills in ${TRIALS} trials, ${chaosEnd - chaosStart} ms, kill window ${firstWriteMs}–${windowMs} ms (the reference's first write to its convergence)`,
         `  kill delay after spawn (ms): min ${Math.min(...delays)} p25 ${quantile(delays, 0.25)} p50 ${quantile(delays, 0.5)} p75 ${quantile(delays, 0.75)} max ${Math.max(...delays)}`,
         `  operator writes per killed run: ${writesPerRun.join(' ')} (runs that wrote: ${writesPerRun.filter((n) => n > 0).length}/${kills.length}); kills that left work: ${leftWork}/${kills.length}`,
         `  convergence of each trial's last run (ms): p50 ${quantile(convergenceMs, 0.5)} p99 ${quantile(convergenceMs, 0.99)} max ${Math.max(...convergenceMs)}`,
