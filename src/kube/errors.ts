@@ -33,7 +33,13 @@ export const isAlreadyExists = (err: unknown): boolean =>
   codeOf(err) === 409 && (err as ApiError).reason === 'AlreadyExists';
 export const isGone = (err: unknown): boolean => codeOf(err) === 410;
 export const isForbidden = (err: unknown): boolean => codeOf(err) === 403;
-export const isInvalid = (err: unknown): boolean => codeOf(err) === 422;
+/**
+ * The server will never accept this object as it is: a 422, or the 500 server-side apply answers
+ * for an object its schema cannot merge (duplicate keys in a list keyed by name, for instance),
+ * which retrying cannot fix either.
+ */
+export const isInvalid = (err: unknown): boolean =>
+  codeOf(err) === 422 || (codeOf(err) === 500 && /failed to create typed patch object/.test((err as ApiError).message));
 
 // Socket errors of a server that is away (restarting, down, unreachable), as Node reports them.
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);

@@ -76,6 +76,11 @@ describe('cache server rendering', () => {
     expect(cacheServerArgs(model({ image: { tag: 'v0.29.2' } })).some((a) => a.startsWith('--client-ca-file'))).toBe(true);
   });
 
+  it('lists a pull Secret named twice once (server-side apply refuses duplicate names)', () => {
+    const d = cacheServerDeployment(model({ image: { imagePullSecrets: [{ name: 'reg' }, { name: 'other' }, { name: 'reg' }] } } as CacheServerSpec), 'h');
+    expect((d.spec as { template: { spec: { imagePullSecrets: unknown } } }).template.spec.imagePullSecrets).toEqual([{ name: 'reg' }, { name: 'other' }]);
+  });
+
   it('renders a ClusterIP Service on 6443', () => {
     expect(cacheServerService(model()).spec).toMatchObject({ type: 'ClusterIP', ports: [{ name: 'https', port: 6443, targetPort: 6443 }] });
   });

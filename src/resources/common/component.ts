@@ -71,7 +71,8 @@ export function componentDeployment(d: ComponentDeploymentInput): KubeObject {
       template: {
         metadata: { labels: componentLabels(d.instance, d.component), annotations: { [MOUNTS_HASH_ANNOTATION]: d.mountsHash } },
         spec: {
-          ...(d.image?.imagePullSecrets?.length ? { imagePullSecrets: d.image.imagePullSecrets } : {}),
+          // A name listed twice would make server-side apply refuse the Deployment (a list keyed by name).
+          ...(d.image?.imagePullSecrets?.length ? { imagePullSecrets: uniqueByName(d.image.imagePullSecrets) } : {}),
           securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {
@@ -114,4 +115,8 @@ export function componentService(s: ComponentIdentity & { ports: readonly Servic
     } as Record<string, unknown>,
   };
   return applyServiceTemplate(service, s.template) as unknown as KubeObject;
+}
+
+function uniqueByName<T extends { name?: string }>(items: readonly T[]): T[] {
+  return items.filter((s, i) => items.findIndex((x) => x.name === s.name) === i);
 }
