@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../kube/object.js';
 import { cacheServerCertificates, type PlannedCertificate } from '../pki/hierarchy.js';
 import { issuePlanned } from '../pki/issue.js';
-import { inspectIssuer } from './certificates.js';
+import { inspectIssuer, onlyNeedsAPerson, type CertificatesOutcome } from './certificates.js';
 
 const ca = cacheServerCertificates({ name: 'cs', namespace: 'ns' })[0] as PlannedCertificate;
 const secret = (): KubeObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cs-ca', namespace: 'ns' } });
@@ -30,5 +30,22 @@ describe('inspectIssuer', () => {
   it('blocks on an expired CA', async () => {
     const old = await issuePlanned({ ...ca, durationMs: 3600_000 }, { now: new Date(now.getTime() - 2 * 3600_000) });
     expect(inspectIssuer(secret(), old.secretData, 'cs-ca', now)).toMatchObject({ reason: 'IssuerExpired', message: expect.stringContaining('ns/cs-ca') });
+  });
+});
+
+describe('onlyNeedsAPerson', () => {
+  const outcome = (...reasons: string[]): CertificatesOutcome => ({
+    ready: reasons.length === 0,
+    blocked: reasons.map((reason) => ({ secretName: 's', reason, message: '', external: false })),
+    issued: [],
+    renewed: [],
+    requeueAfterMs: undefined,
+    data: new Map(),
+  });
+  it('is true only when everything blocked waits on a person (a broken CA or issuer), so the controller stops polling fast', () => {
+    expect(onlyNeedsAPerson(outcome('IssuerKeyMismatch', 'CAExpired', 'IssuerInvalid', 'IssuerExpired'))).toBe(true);
+    expect(onlyNeedsAPerson(outcome('IssuerKeyMismatch', 'IssuerMissing'))).toBe(false);
+    expect(onlyNeedsAPerson(outcome('WaitingForCertManager'))).toBe(false);
+    expect(onlyNeedsAPerson(outcome())).toBe(false);
   });
 });

@@ -212,6 +212,17 @@ export async function reconcileCertificates(
 }
 
 /** A short, key-free summary of what blocks the certificates, for a condition message. */
+/** Blocked for a reason only a person can fix: a CA or issuer Secret that is corrupt, mismatched or expired. */
+const NEEDS_A_PERSON = /^(CA|Issuer(Invalid|KeyMismatch|Expired)$)/;
+
+/**
+ * Certificates that are not ready only for what a person must fix (a corrupt, mismatched or
+ * expired CA or issuer). Polling them every few seconds would spin for as long as nobody does.
+ */
+export function onlyNeedsAPerson(certs: CertificatesOutcome): boolean {
+  return !certs.ready && certs.blocked.length > 0 && certs.blocked.every((b) => NEEDS_A_PERSON.test(b.reason));
+}
+
 export function blockedSummary(blocked: readonly BlockedCertificate[]): string {
   return blocked
     .slice(0, 5)

@@ -8,7 +8,7 @@ import type { Manager } from '../kube/manager.js';
 import { objectKey, type KubeObject } from '../kube/object.js';
 import { DEFAULT_KEY_SPEC } from '../pki/keys.js';
 import { LABEL_CACHE_SERVER, LABEL_ROOTSHARD, rootShardCertificates } from '../pki/hierarchy.js';
-import { reconcileCertificates } from './certificates.js';
+import { onlyNeedsAPerson, reconcileCertificates } from './certificates.js';
 import { certificatesCondition } from './component-status.js';
 import { ensureCertManagerCertificate, certManagerConflictCondition, watchCertManagerConflicts } from './cert-manager.js';
 import { controllerContext, RootShards, type ControllerContext, type OperatorSettings } from './context.js';
@@ -133,7 +133,11 @@ export async function reconcileRootShard(ctx: ControllerContext, req: ReconcileR
   if (federation.requeueAfterMs !== undefined) return { requeueAfterMs: Math.min(federation.requeueAfterMs, certs.requeueAfterMs ?? Infinity, rollout.plan?.requeueAfterMs ?? Infinity) };
   // cert-manager may be installed later; nothing we watch would tell us, so look again now and then.
   if (failure?.reason === 'CertManagerNotInstalled') return { requeueAfterMs: 60_000 };
-  if (!certs.ready && !failure) return { requeueAfterMs: Math.min(certs.requeueAfterMs ?? 5000, 5000) };
+  if (!certs.ready && !failure) {
+    // Soon while something may still arrive; rarely when only a person can fix what blocks it.
+    const poll = onlyNeedsAPerson(certs) ? 60_000 : 5000;
+    return { requeueAfterMs: Math.min(certs.requeueAfterMs ?? poll, poll) };
+  }
   const after = Math.min(certs.requeueAfterMs ?? Infinity, rollout.plan?.requeueAfterMs ?? Infinity);
   return after !== Infinity ? { requeueAfterMs: after } : undefined;
 }

@@ -13,7 +13,7 @@ import { LABEL_CACHE_SERVER, LABEL_ROOTSHARD, LABEL_SHARD, shardCertificates } f
 import { baseURL, deploymentName } from '../resources/shard/model.js';
 import { withRelease } from '../resources/release.js';
 import { grantsOf, releaseFor } from './rollout.js';
-import { reconcileCertificates } from './certificates.js';
+import { onlyNeedsAPerson, reconcileCertificates } from './certificates.js';
 import { certificatesCondition, rootShardRefConditions } from './component-status.js';
 import { controllerContext, Shards, type ControllerContext, type OperatorSettings } from './context.js';
 import { deregisterShard, setFinalizer } from './deregistration.js';
@@ -110,7 +110,11 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
   );
   conditions.push(...unsupportedCondition(unsupportedShardFields(spec), gen));
   await writeStatus(ctx, Shards, shard, buildStatus({ obj: shard, conditions, failure }));
-  if (!certs.ready) return { requeueAfterMs: Math.min(certs.requeueAfterMs ?? 2000, 2000) };
+  if (!certs.ready) {
+    // Soon while something may still arrive; rarely when only a person can fix what blocks it.
+    const poll = onlyNeedsAPerson(certs) ? 60_000 : 2000;
+    return { requeueAfterMs: Math.min(certs.requeueAfterMs ?? poll, poll) };
+  }
   return certs.requeueAfterMs !== undefined ? { requeueAfterMs: certs.requeueAfterMs } : undefined;
 }
 
