@@ -53,20 +53,8 @@ export async function applyComponent(ctx: ControllerContext, o: ComponentObjects
     o.mounts.flatMap((m) => (m.secretName ? [`secret/${m.secretName}`] : m.configMapName ? [`configmap/${m.configMapName}`] : [])),
     data,
   );
-  let writes = 0;
-  let rejected: ComponentOutcome['rejected'];
-  // A 422 is the user's input the server will never accept; report it instead of retrying forever.
-  const apply = async (r: ResourceType, desired: KubeObject, live: KubeObject | undefined): Promise<KubeObject | undefined> => {
-    try {
-      const out = await ctx.applier.apply(r, desired, live);
-      if (out.changed) writes++;
-      return out.object;
-    } catch (err) {
-      if (!isInvalid(err)) throw err;
-      rejected ??= { reason: `${r.kind}Invalid`, message: `${r.kind} ${ns}/${desired.metadata.name}: ${describeError(err)}` };
-      return undefined;
-    }
-  };
+  const applier = rejectingApplier(ctx, ns);
+  const apply = applier.apply;
   for (const s of o.secrets) await apply(Secrets, s, ctx.secrets.getByName(ns, s.metadata.name ?? ''));
   for (const c of o.configMaps ?? []) await apply(ConfigMaps, c, configMaps.getByName(ns, c.metadata.name ?? ''));
   const desired = o.deployment(hash);
@@ -74,7 +62,35 @@ export async function applyComponent(ctx: ControllerContext, o: ComponentObjects
   // The budget selects what the Deployment really selects (a kept selector included).
   const kept = keepLiveSelector(desired, live);
   const deployment = await apply(Deployments, kept, live);
-  if (await reconcilePodDisruptionBudget(ctx, kept, o.podDisruptionBudget)) writes++;
+  if (await reconcilePodDisruptionBudget(ctx, kept, o.podDisruptionBudget)) applier.writes++;
   await apply(Services, o.service, ctx.services.getByName(ns, o.service.metadata.name ?? ''));
-  return { deployment, writes, rejected };
+  return { deployment, writes: applier.writes, rejected: applier.rejected };
+}
+
+/**
+ * Applies a component's objects, counting the writes. A 422 (or server-side apply's "cannot
+ * merge") is the user's input, which the server will never accept: it is kept as the outcome's
+ * rejection, to be reported as a condition, instead of failing the reconcile over and over.
+ */
+export function rejectingApplier(ctx: ControllerContext, ns: string): {
+  apply: (r: ResourceType, desired: KubeObject, live: KubeObject | undefined) => Promise<KubeObject | undefined>;
+  writes: number;
+  rejected: { reason: string; message: string } | undefined;
+} {
+  const state = {
+    writes: 0,
+    rejected: undefined as { reason: string; message: string } | undefined,
+    apply: async (r: ResourceType, desired: KubeObject, live: KubeObject | undefined): Promise<KubeObject | undefined> => {
+      try {
+        const out = await ctx.applier.apply(r, desired, live);
+        if (out.changed) state.writes++;
+        return out.object;
+      } catch (err) {
+        if (!isInvalid(err)) throw err;
+        state.rejected ??= { reason: `${r.kind}Invalid`, message: `${r.kind} ${ns}/${desired.metadata.name}: ${describeError(err)}` };
+        return undefined;
+      }
+    },
+  };
+  return state;
 }

@@ -2,8 +2,7 @@
 // bundles, kubeconfig Secrets, the Deployment (whose pod template carries a hash of every mounted
 // Secret, so a renewal rolls the Pods), its PodDisruptionBudget and the Service.
 import type { KubeObject } from '../kube/object.js';
-import { describeError, isInvalid } from '../kube/errors.js';
-import { Deployments, Secrets, Services, type ResourceType } from '../kube/resources.js';
+import { Deployments, Secrets, Services } from '../kube/resources.js';
 import type { TlsSecretData } from '../pki/bundle.js';
 import { keepLiveSelector } from '../resources/common/labels.js';
 import { mountsHash } from '../resources/common/workload.js';
@@ -14,6 +13,7 @@ import { shardSecrets, type BundleInputs } from '../resources/shard/secrets.js';
 import { secretData, type ControllerContext } from './context.js';
 import { shardVirtualWorkspace } from './virtualworkspace.js';
 import { reconcilePodDisruptionBudget } from './pdb.js';
+import { rejectingApplier } from './component-workload.js';
 
 export interface WorkloadOutcome {
   /** A referenced object that must exist first; nothing was applied. */
@@ -73,28 +73,16 @@ export async function applyShardWorkload(
     shardMounts(m).flatMap((x) => (x.secretName ? [x.secretName] : [])),
     data,
   );
-  let writes = 0;
-  // A 422 is the user's input (an extra volume, a template) that the server will never accept:
-  // report it as a condition instead of failing the reconcile over and over (as applyComponent does).
-  let rejected: WorkloadOutcome['missing'];
-  const apply = async (r: ResourceType, desired: KubeObject, live: KubeObject | undefined): Promise<KubeObject | undefined> => {
-    try {
-      const out = await ctx.applier.apply(r, desired, live);
-      if (out.changed) writes++;
-      return out.object;
-    } catch (err) {
-      if (!isInvalid(err)) throw err;
-      rejected ??= { reason: `${r.kind}Invalid`, message: `${r.kind} ${ns}/${desired.metadata.name}: ${describeError(err)}` };
-      return undefined;
-    }
-  };
+  // A 422 is the user's input (an extra volume, a template): reported as a condition, not retried.
+  const applier = rejectingApplier(ctx, ns);
+  const apply = applier.apply;
   for (const s of secrets) await apply(Secrets, s, ctx.secrets.getByName(ns, s.metadata.name ?? ''));
   const name = deploymentName(m.kind, m.name);
   const live = ctx.deployments.getByName(ns, name);
   // The budget selects what the Deployment really selects (a kept selector included).
   const desired = keepLiveSelector(stampRelease(shardDeployment(m, hash), m.release), live);
   const dep = await apply(Deployments, desired, live);
-  if (await reconcilePodDisruptionBudget(ctx, desired, m.spec.podDisruptionBudget)) writes++;
+  if (await reconcilePodDisruptionBudget(ctx, desired, m.spec.podDisruptionBudget)) applier.writes++;
   await apply(Services, shardService(m), ctx.services.getByName(ns, name));
-  return rejected ? { missing: rejected, deployment: dep, writes } : { deployment: dep, writes };
+  return applier.rejected ? { missing: applier.rejected, deployment: dep, writes: applier.writes } : { deployment: dep, writes: applier.writes };
 }

@@ -31,6 +31,7 @@ import { startControlPlane, type ControlPlane } from '../../local/control-plane.
 import { builtInPkiRootShard, fixture, markDeploymentAvailable } from '../integration/fixtures.js';
 import { eventually } from '../integration/helpers.js';
 import { collectClusterTexts, collectPrivateKeys, findLeaks } from './leak-scan.js';
+import { seededRandom } from './seed.js';
 
 type Cond = { type: string; status: string; reason?: string };
 const conditions = (o: KubeObject): Cond[] => (o.status as { conditions?: Cond[] } | undefined)?.conditions ?? [];
@@ -39,17 +40,6 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
-/** mulberry32: the seed picks the order of the fault rounds and each round's change. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Fault = 'restart' | 'compaction' | 'throttle' | 'outage';
 const GOAL_MS = 5000;
@@ -85,7 +75,7 @@ describe('API server faults during convergence', () => {
   const kubeconfigs: string[] = [];
   let shardReplicas = DEFAULT_SHARD_REPLICAS;
   const rounds: Round[] = [];
-  const random = rng(SEED);
+  const random = seededRandom(SEED);
 
   const kubeconfig = (name: string): KubeObject => {
     const kc = fixture('operator.kcp.io_v1alpha1_kubeconfig_rootshard.yaml', ns);

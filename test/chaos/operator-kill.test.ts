@@ -27,6 +27,7 @@ import type { AuditEvent } from '../../local/control-plane.js';
 import { createNamespace, eventually, sharedClient } from '../integration/helpers.js';
 import { builtInPkiRootShard, fixture, markDeploymentAvailable } from '../integration/fixtures.js';
 import { collectClusterTexts, collectPrivateKeys, findLeaks, type Text } from './leak-scan.js';
+import { seededRandom } from './seed.js';
 
 const KILLS = Number(process.env.CHAOS_KILLS ?? 50);
 const KILLS_PER_TRIAL = 2;
@@ -38,17 +39,6 @@ const REST_WINDOW_MS = 20_000;
 const DIST = path.join(repoRoot, '.cache', 'chaos-operator-dist');
 const OPERATOR_UA = 'kcp-operator/';
 
-/** mulberry32: a small seeded PRNG, enough to replay a run from its printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Cond = { type: string; status: string; reason: string };
 const conditions = (o: KubeObject): Cond[] => (o.status as { conditions?: Cond[] } | undefined)?.conditions ?? [];
@@ -252,7 +242,7 @@ describe('random kill -9 of the operator during convergence', () => {
 
   it(`${KILLS} SIGKILLs mid-convergence, ${KILLS_PER_TRIAL} in each of ${TRIALS} fresh topologies: each converges to the uninterrupted run's state, and holds`, async () => {
     console.log(`operator-kill: CHAOS_SEED=${SEED} kills=${KILLS} trials=${TRIALS}`);
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
 
     // 1. Reference: one uninterrupted run; its convergence time is the window kills are drawn from.
     const refNs = await createNamespace(client, 'opkill-ref');

@@ -10,24 +10,7 @@ import { startControlPlane, type ControlPlane } from '../../local/control-plane.
 import { acceptingNamespace, localIdentity, registration, remoteIdentity } from '../bench/sync-fixtures.js';
 import { Secrets } from '../../src/kube/resources.js';
 
-/** mulberry32: small, seedable, good enough to pick kill points and operations. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** The run's seed: CHAOS_SEED when set, else a fresh one; printed so a failure can be replayed. */
-export function chaosSeed(file: string): number {
-  const seed = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
-  console.log(`${file}: CHAOS_SEED=${seed}`);
-  return seed;
-}
+export { chaosSeed, seededRandom } from './seed.js';
 
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
