@@ -111,8 +111,9 @@ export async function reconcileShard(ctx: ControllerContext, req: ReconcileReque
   conditions.push(...unsupportedCondition(unsupportedShardFields(spec), gen));
   await writeStatus(ctx, Shards, shard, buildStatus({ obj: shard, conditions, failure }));
   if (!certs.ready) {
-    // Soon while something may still arrive; rarely when only a person can fix what blocks it.
-    const poll = onlyNeedsAPerson(certs) ? 60_000 : 2000;
+    // Soon while something may still arrive; rarely when only a person can fix what blocks it,
+    // or when the RootShard does not exist (its creation is a watch event that wakes this Shard).
+    const poll = !root || onlyNeedsAPerson(certs) ? 60_000 : 2000;
     return { requeueAfterMs: Math.min(certs.requeueAfterMs ?? poll, poll) };
   }
   return certs.requeueAfterMs !== undefined ? { requeueAfterMs: certs.requeueAfterMs } : undefined;
