@@ -5,7 +5,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promis
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfigFile, type RestConfig } from '../src/kube/kubeconfig.js';
 import { parseAllDocuments, stringify } from 'yaml';
 import { KubeClient } from '../src/kube/client.js';
 import type { KubeObject } from '../src/kube/object.js';
@@ -194,9 +194,8 @@ export class ControlPlane {
     return file;
   }
 
-  kubeConfig(): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromFile(this.kubeconfigPath);
+  kubeConfig(): RestConfig {
+    const kc = loadKubeconfigFile(this.kubeconfigPath);
     return kc;
   }
 

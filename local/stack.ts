@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { RestConfig } from '../src/kube/kubeconfig.js';
 import { stringify } from 'yaml';
 import type { KubeClient } from '../src/kube/client.js';
 import type { KubeObject } from '../src/kube/object.js';
@@ -176,7 +176,7 @@ export class LocalStack {
     return readFile(path.join(this.logDir, `${name}.log`), 'utf8').catch(() => '');
   }
 
-  kubeConfig(): KubeConfig {
+  kubeConfig(): RestConfig {
     return this.cp.kubeConfig();
   }
 

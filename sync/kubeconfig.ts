@@ -3,14 +3,14 @@
 // runs or reads: an `exec` plugin would run a command inside the sidecar, and a file reference
 // (`tokenFile: /var/run/secrets/.../token`) would send the sidecar's own credentials to a server
 // of their choosing. Only inline credentials are accepted. Errors never quote the input.
-import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { parseKubeconfig, type RestConfig } from '../src/kube/kubeconfig.js';
 import { isPlainObject } from '../src/kube/object.js';
 
 const FORBIDDEN_USER_FIELDS = ['exec', 'auth-provider', 'tokenFile', 'client-certificate', 'client-key'];
 const FORBIDDEN_CLUSTER_FIELDS = ['certificate-authority'];
 
-export function loadClusterKubeconfig(text: string): KubeConfig | string {
+export function loadClusterKubeconfig(text: string): RestConfig | string {
   let doc: unknown;
   try {
     doc = parse(text);
@@ -31,21 +31,13 @@ export function loadClusterKubeconfig(text: string): KubeConfig | string {
       if (cluster[f] !== undefined) return `clusters[${i}] uses "${f}" (a file); use "${f}-data"`;
     }
   }
-  const kc = new KubeConfig();
   try {
-    kc.loadFromString(text);
-  } catch {
-    return 'the kubeconfig could not be loaded';
+    // File references were refused above, so the base directory is never read.
+    return parseKubeconfig(text, 'the kubeconfig', '/nonexistent');
+  } catch (err) {
+    // The loader's messages name fields, never values.
+    return err instanceof Error ? err.message : 'the kubeconfig could not be loaded';
   }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) return 'the kubeconfig has no current context or its cluster is missing';
-  try {
-    const url = new URL(cluster.server);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'the cluster server is not an http(s) URL';
-  } catch {
-    return 'the cluster server is not a URL';
-  }
-  return kc;
 }
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);

@@ -5,7 +5,7 @@
 // registration carries a finalizer, so this also happens if the sidecar was down when the Secret
 // was deleted, and it is bounded: a cluster that cannot be reached within the deregistration
 // timeout is let go with a Warning event saying how many replicas were left behind.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { RestConfig } from '../src/kube/kubeconfig.js';
 import { contentHash } from '../src/kube/apply.js';
 import type { KubeClient } from '../src/kube/client.js';
 import { Controller, type ReconcileResult } from '../src/kube/controller.js';
@@ -21,7 +21,7 @@ import { CLUSTER_FINALIZER, CLUSTER_STATUS_ANNOTATION, KUBECONFIG_KEY, isSyncKey
 import { loadClusterKubeconfig } from './kubeconfig.js';
 import { statusWrites } from './metrics.js';
 
-export type Connect = (name: string, kc: KubeConfig, labels: Record<string, string>, hash: string) => Promise<ClusterConnection>;
+export type Connect = (name: string, kc: RestConfig, labels: Record<string, string>, hash: string) => Promise<ClusterConnection>;
 
 export interface RegistryOptions {
   engine: SyncEngine;

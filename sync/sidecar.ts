@@ -2,7 +2,7 @@
 // cluster registrations), probes and leader election; this adds the engine, the registry, and one
 // ClusterConnection per destination — the local cluster first, as a destination like any other.
 import os from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { RestConfig } from '../src/kube/kubeconfig.js';
 import { KubeClient, type RequestStats } from '../src/kube/client.js';
 import { EventRecorder } from '../src/kube/events.js';
 import type { Manager } from '../src/kube/manager.js';
@@ -18,7 +18,7 @@ import { isValidLabelValue } from './selector.js';
 export interface SidecarOptions {
   manager: Manager;
   /** Kubeconfig of the local cluster; the local destination gets its own client (and rate limit) from it. */
-  kubeConfig: KubeConfig;
+  kubeConfig: RestConfig;
   /** The sidecar's own namespace: cluster registrations (and the leader-election Lease). */
   namespace: string;
   clusterName: string;
@@ -120,7 +120,7 @@ export class SyncSidecar {
     });
   }
 
-  private async connect(name: string, kc: KubeConfig, labels: Record<string, string>, local: boolean, hash?: string): Promise<ClusterConnection> {
+  private async connect(name: string, kc: RestConfig, labels: Record<string, string>, local: boolean, hash?: string): Promise<ClusterConnection> {
     const client = await KubeClient.fromKubeConfig(kc, {
       userAgent: `${this.o.userAgent}/${name}`,
       qps: this.o.clusterQps,

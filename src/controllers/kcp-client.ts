@@ -1,8 +1,8 @@
 // A client for kcp itself (not the cluster the operator runs in), authenticated with the
 // operator's own certificate `<rs>-kcp-operator` (CN system:kcp-operator, group system:kcp:admin)
 // and trusting the installation's root CA, and where it connects for a Kubeconfig's target.
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../kube/client.js';
+import type { RestConfig } from '../kube/kubeconfig.js';
 import { targetBaseURL, type KubeconfigTarget } from '../resources/kubeconfig/render.js';
 import { rootShardProxyName, rootShardProxyURL } from '../resources/rootshard-proxy/model.js';
 import { secretData, type ControllerContext } from './context.js';
@@ -37,12 +37,12 @@ export async function operatorKcpClient(
   const secret = `${rootShard}-kcp-operator`;
   const cred = secretData(ctx.secrets.getByName(namespace, secret));
   if (!cred?.['tls.crt'] || !cred['tls.key']) return { missing: `Secret ${namespace}/${secret} is missing` };
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'kcp', server, caData: Buffer.from(cred['ca.crt'] ?? '').toString('base64'), skipTLSVerify: false }],
-    users: [{ name: 'operator', certData: Buffer.from(cred['tls.crt']).toString('base64'), keyData: Buffer.from(cred['tls.key']).toString('base64') }],
-    contexts: [{ name: 'kcp', cluster: 'kcp', user: 'operator' }],
-    currentContext: 'kcp',
-  });
-  return { client: await KubeClient.fromKubeConfig(kc, { userAgent, qps: 0 }) };
+  const config: RestConfig = {
+    source: `Secret ${namespace}/${secret}`,
+    server,
+    ...(cred['ca.crt'] ? { caData: Buffer.from(cred['ca.crt']) } : {}),
+    certData: Buffer.from(cred['tls.crt']),
+    keyData: Buffer.from(cred['tls.key']),
+  };
+  return { client: await KubeClient.fromKubeConfig(config, { userAgent, qps: 0 }) };
 }

@@ -1,8 +1,7 @@
 // Process start-up shared by the operator and the sidecar: kubeconfig, client, logger, Manager.
-import { statSync } from 'node:fs';
 import os from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './client.js';
+import { loadDefaultKubeconfig, loadKubeconfigFile, type RestConfig } from './kubeconfig.js';
 import { createLogger, type Logger } from './log.js';
 import { Manager, type ManagerOptions } from './manager.js';
 
@@ -18,19 +17,13 @@ export interface BootstrapOptions {
   burst?: number;
 }
 
-export function loadKubeConfig(file?: string): KubeConfig {
-  const kc = new KubeConfig();
+export function loadKubeConfig(file?: string): RestConfig {
   const which = file ? `kubeconfig ${file}` : 'the default kubeconfig ($KUBECONFIG, ~/.kube/config or in-cluster)';
   try {
-    // client-node reports an empty file as a TypeError from deep inside; say what it is.
-    if (file && statSync(file).size === 0) throw new Error('the file is empty');
-    if (file) kc.loadFromFile(file);
-    else kc.loadFromDefault();
+    return file ? loadKubeconfigFile(file) : loadDefaultKubeconfig();
   } catch (err) {
     throw new Error(`cannot load ${which}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (!kc.getCurrentCluster()) throw new Error(`${which} names no current cluster`);
-  return kc;
 }
 
 /** The namespace this Pod runs in (downward API or the service-account mount), else 'default'. */

@@ -2,7 +2,6 @@
 // test test/chaos/apiserver-faults.test.ts runs a real one with low max-inflight).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeClient } from './client.js';
 import { ConfigMaps } from './resources.js';
@@ -22,13 +21,7 @@ async function serve(answers: Array<{ code: number; retryAfter?: string }>): Pro
     res.end(JSON.stringify(a.code === 200 ? { metadata: { name: 'x' } } : { kind: 'Status', reason: 'TooManyRequests', message: 'too many requests' }));
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
+  const kc = { source: 'test', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
   return { client: await KubeClient.fromKubeConfig(kc, { qps: 0 }), arrivals };
 }
 

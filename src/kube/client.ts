@@ -1,12 +1,12 @@
-// A small REST client over @kubernetes/client-node's KubeConfig (which handles kubeconfig files,
-// in-cluster config, tokens and exec plugins). It returns raw JSON for every call, keeps one
+// A small REST client over a RestConfig (kubeconfig.ts: kubeconfig files, in-cluster config,
+// tokens and exec plugins). It returns raw JSON for every call, keeps one
 // keep-alive agent per client, counts requests by verb (the basis of the "zero writes when
 // nothing changed" measurements) and rate-limits itself with a token bucket.
 import http from 'node:http';
 import https from 'node:https';
 import { URL } from 'node:url';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError } from './errors.js';
+import { credentialsOf, type Credentials, type RestConfig } from './kubeconfig.js';
 import type { KubeList, KubeObject } from './object.js';
 import { apiVersionOf, resourcePath, type ResourceType } from './resources.js';
 import { restClientRequests } from './metrics.js';
@@ -38,12 +38,10 @@ export interface RequestStats {
   byVerb: Record<string, number>;
 }
 
-interface Credentials {
-  headers: Record<string, string>;
-  fetchedAt: number;
-}
-
+/** How often a token file is re-read (projected service-account tokens rotate within the hour). */
 const CREDENTIAL_TTL_MS = 30_000;
+/** An exec plugin's credential is renewed this long before the expiry it reported. */
+const EXPIRY_MARGIN_MS = 10_000;
 
 export class KubeClient {
   readonly server: URL;
@@ -52,11 +50,11 @@ export class KubeClient {
   onRequest: ((verb: Verb, code: number) => void) | undefined;
   private readonly agent: http.Agent;
   private readonly userAgent: string;
-  private credentials: Credentials | undefined;
+  private credentials: (Credentials & { fetchedAt: number }) | undefined;
   private readonly bucket: TokenBucket | undefined;
 
   private constructor(
-    private readonly kc: KubeConfig,
+    private readonly config: RestConfig,
     server: URL,
     agent: http.Agent,
     opts: ClientOptions,
@@ -68,24 +66,21 @@ export class KubeClient {
     this.bucket = qps > 0 ? new TokenBucket(qps, opts.burst ?? 100) : undefined;
   }
 
-  static async fromKubeConfig(kc: KubeConfig, opts: ClientOptions = {}): Promise<KubeClient> {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    const server = new URL(cluster.server);
-    const tls: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(tls);
+  static async fromKubeConfig(config: RestConfig, opts: ClientOptions = {}): Promise<KubeClient> {
+    const server = new URL(config.server);
+    const creds = await credentialsOf(config);
     const agentOpts: https.AgentOptions = {
       keepAlive: true,
       maxSockets: 64,
-      ca: tls.ca,
-      cert: tls.cert,
-      key: tls.key,
-      servername: cluster.tlsServerName,
+      ca: config.caData,
+      cert: creds.certData ?? config.certData,
+      key: creds.keyData ?? config.keyData,
+      servername: config.tlsServerName,
     };
-    if (cluster.skipTLSVerify) agentOpts.rejectUnauthorized = false;
+    if (config.insecureSkipTLSVerify) agentOpts.rejectUnauthorized = false;
     const agent = server.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent({ keepAlive: true });
-    const client = new KubeClient(kc, server, agent, opts);
-    client.credentials = { headers: headersOf(tls), fetchedAt: Date.now() };
+    const client = new KubeClient(config, server, agent, opts);
+    client.credentials = { ...creds, fetchedAt: Date.now() };
     return client;
   }
 
@@ -95,12 +90,15 @@ export class KubeClient {
 
   private async authHeaders(): Promise<Record<string, string>> {
     const c = this.credentials;
-    if (c && Date.now() - c.fetchedAt < CREDENTIAL_TTL_MS) return c.headers;
-    const opts: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
-    const headers = headersOf(opts);
-    this.credentials = { headers, fetchedAt: Date.now() };
-    return headers;
+    if (c && !this.stale(c)) return c.headers;
+    const fresh = await credentialsOf(this.config);
+    this.credentials = { ...fresh, fetchedAt: Date.now() };
+    return fresh.headers;
+  }
+
+  private stale(c: Credentials & { fetchedAt: number }): boolean {
+    if (this.config.exec) return c.expiresAt !== undefined && Date.now() > c.expiresAt - EXPIRY_MARGIN_MS;
+    return this.config.tokenFile !== undefined && Date.now() - c.fetchedAt >= CREDENTIAL_TTL_MS;
   }
 
   private count(verb: Verb, code: number): void {
@@ -289,13 +287,6 @@ function defaultVerb(method: RequestOptions['method']): Verb {
     case 'DELETE':
       return 'delete';
   }
-}
-
-function headersOf(opts: https.RequestOptions): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') out[k] = v;
-  if (opts.auth) out.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-  return out;
 }
 
 function readBody(res: http.IncomingMessage): Promise<string> {

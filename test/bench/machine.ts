@@ -34,3 +34,10 @@ export function stats(samples: number[]): { min: number; p50: number; p99: numbe
 export function resultHeader(facts: Record<string, string> = machineFacts()): string[] {
   return ['', `## ${facts.date} (commit ${facts.commit})`, '', ...Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`), `- kcp: ${versions().KCP_VERSION ?? '?'}`, ''];
 }
+
+/** A process's resident set now and at its peak, in MiB (/proc VmRSS, VmHWM). */
+export function rssOf(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) / 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}

@@ -1,12 +1,11 @@
 // A probe client in a process of its own (so the benchmark's own work does not delay it):
 // sequential GETs of ConfigMap default/probe every 10 ms until SIGTERM, each printed as
 // "<epoch ms at start> <duration ms>".   npx tsx test/bench/probe.ts <admin kubeconfig>
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfigFile } from '../../src/kube/kubeconfig.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { ConfigMaps } from '../../src/kube/resources.js';
 
-const kc = new KubeConfig();
-kc.loadFromFile(process.argv[2] ?? '');
+const kc = loadKubeconfigFile(process.argv[2] ?? '');
 const client = await KubeClient.fromKubeConfig(kc, { userAgent: 'bench-probe', qps: 0 });
 let running = true;
 process.on('SIGTERM', () => (running = false));

@@ -4,7 +4,7 @@
 // cluster registrations. It lives beside the benchmark because both tiers use it.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfigFile } from '../../src/kube/kubeconfig.js';
 import { KubeClient } from '../../src/kube/client.js';
 import type { Controller } from '../../src/kube/controller.js';
 import { isAlreadyExists, isNotFound } from '../../src/kube/errors.js';
@@ -119,8 +119,7 @@ export interface RunningSidecar {
 
 /** The sidecar in-process against `kubeconfigPath` (its local cluster). Fast timings for tests. */
 export async function startSidecar(kubeconfigPath: string, opts: Omit<SidecarOptions, 'manager' | 'kubeConfig'>): Promise<RunningSidecar> {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(kubeconfigPath);
+  const kubeConfig = loadKubeconfigFile(kubeconfigPath);
   const client = await KubeClient.fromKubeConfig(kubeConfig, { userAgent: `kcp-sync/manager`, qps: 0 });
   const logger = process.env.SYNC_TEST_LOG ? createLogger({ name: 'kcp-sync', level: process.env.SYNC_TEST_LOG }) : silentLogger;
   const manager = new Manager({ client, logger });

@@ -33,7 +33,7 @@ import { ORIGIN_CLUSTER_LABEL, SOURCE_LABEL, STATUS_ANNOTATION } from '../../syn
 import { repoRoot } from '../../local/binaries.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { freePort } from '../../local/ports.js';
-import { machineFacts, stats } from './machine.js';
+import { machineFacts, rssOf, stats } from './machine.js';
 import { acceptingNamespace, b64, localIdentity, registration, remoteIdentity, secretSource } from './sync-fixtures.js';
 
 const arg = Object.fromEntries(process.argv.slice(2).map((a) => [a.split('=')[0], a.slice(a.indexOf('=') + 1)])) as Record<string, string | undefined>;
@@ -57,12 +57,6 @@ const SRC_NS = 'scale-src';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string) => console.log(`[sync-scale] ${msg}`);
-
-function rssOf(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) / 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-}
 
 /** kube-apiserver processes on the machine: other work sharing the 2 cores shows here. */
 function otherApiServers(): number {

@@ -9,7 +9,7 @@
 //   npx tsx test/bench/sync.bench.ts [lagSamples=200] [sources=1000] [namespaces=10]
 // Appends a section to test/bench/results/sync.md.
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { KubeClient } from '../../src/kube/client.js';
@@ -20,7 +20,7 @@ import { ORIGIN_CLUSTER_LABEL } from '../../sync/keys.js';
 import { repoRoot } from '../../local/binaries.js';
 import { startControlPlane } from '../../local/control-plane.js';
 import { freePort } from '../../local/ports.js';
-import { machineFacts, stats } from './machine.js';
+import { machineFacts, rssOf, stats } from './machine.js';
 import { acceptingNamespace, b64, localIdentity, registration, remoteIdentity, secretSource } from './sync-fixtures.js';
 
 const lagSamples = Number(process.argv[2] ?? 200);
@@ -60,12 +60,6 @@ async function measureLag(client: KubeClient, dest: Informer, srcNs: string, nam
     out.push(performance.now() - t0);
   }
   return out;
-}
-
-function rssOf(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) / 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
 const [hub, edge] = await Promise.all([startControlPlane({ name: 'bench-hub', crds: false }), startControlPlane({ name: 'bench-edge', crds: false })]);

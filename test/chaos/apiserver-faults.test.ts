@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfigFile } from '../../src/kube/kubeconfig.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SHARD_REPLICAS } from '../../src/api/shard-common.js';
 import { FrontProxies, Kubeconfigs, RootShards, Shards } from '../../src/controllers/context.js';
@@ -217,8 +217,7 @@ describe('API server faults during convergence', () => {
 
   /** Parallel load as an ordinary user until stopped; counts the 429s it gets. */
   async function startLoad(workers: number): Promise<{ stop(): Promise<number>; count(): number }> {
-    const loadKc = new KubeConfig();
-    loadKc.loadFromFile(await cp.kubeconfigFor('chaos-load'));
+    const loadKc = loadKubeconfigFile(await cp.kubeconfigFor('chaos-load'));
     const load = await KubeClient.fromKubeConfig(loadKc, { userAgent: 'chaos-load', qps: 0 });
     let n429 = 0;
     load.onRequest = (_verb, code) => {

@@ -17,7 +17,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfigFile } from '../../src/kube/kubeconfig.js';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.js';
@@ -119,8 +119,7 @@ describe('sync sidecar under exactly deploy/ RBAC', () => {
 
   beforeAll(async () => {
     console.log(`rbac-sync: seed ${seed} (CHAOS_SEED overrides it)`);
-    const kc = new KubeConfig();
-    kc.loadFromFile(adminKubeconfig);
+    const kc = loadKubeconfigFile(adminKubeconfig);
     admin = await KubeClient.fromKubeConfig(kc, { userAgent: 'rbac-sync-test', qps: 0 });
     // deploy/'s namespace and the sidecar's RBAC, exactly as shipped.
     kubectl(adminKubeconfig, 'apply', '--server-side', '-n', NS, '-f', path.join(repoRoot, 'deploy/base/namespace.yaml'), '-f', RBAC_FILE);
@@ -129,22 +128,20 @@ describe('sync sidecar under exactly deploy/ RBAC', () => {
       path: `/api/v1/namespaces/${NS}/serviceaccounts/kcp-sync/token`,
       body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
     });
-    const cluster = kc.getCurrentCluster();
     saKubeconfig = path.join(dir, 'kcp-sync.kubeconfig');
     writeFileSync(
       saKubeconfig,
       stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'c', cluster: { server: cluster?.server, 'certificate-authority-data': cluster?.caData } }],
+        clusters: [{ name: 'c', cluster: { server: kc.server, 'certificate-authority-data': kc.caData?.toString('base64') } }],
         users: [{ name: 'sa', user: { token: tr.status.token } }],
         contexts: [{ name: 'c', context: { cluster: 'c', user: 'sa' } }],
         'current-context': 'c',
       }),
       { mode: 0o600 },
     );
-    const saKc = new KubeConfig();
-    saKc.loadFromFile(saKubeconfig);
+    const saKc = loadKubeconfigFile(saKubeconfig);
     sa = await KubeClient.fromKubeConfig(saKc, { userAgent: 'rbac-sync-as-sidecar', qps: 0 });
 
     const mk = (name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}) =>

@@ -4,7 +4,7 @@
 // process (sync/main.ts) under the RBAC of docs/sync.md. The network to edge-1 is a TCP forwarder
 // (blackhole.ts) that the test cuts for 60 s: connections hang, nothing is refused. The list
 // failure is RBAC taken away from edge-2's remote identity while the sidecar restarts.
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfigFile } from '../../src/kube/kubeconfig.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.js';
 import { ApiError } from '../../src/kube/errors.js';
@@ -178,8 +178,7 @@ describe('sync sidecar: partition and transient list failure', () => {
     const rules = (withList: boolean) => REMOTE_RULES.map((r) => (r.rule.resources.includes('namespaces') && !withList ? { ...r.rule, verbs: r.rule.verbs.filter((v) => v !== 'list') } : r.rule));
     await env.admin.edge2.patch({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false }, undefined, role, { rules: rules(false) }, 'merge');
     // The sidecar's remote identity (a fresh certificate for the same user) checks when RBAC bites.
-    const kc = new KubeConfig();
-    kc.loadFromFile(await env.edge2.kubeconfigFor('kcp-sync-remote'));
+    const kc = loadKubeconfigFile(await env.edge2.kubeconfigFor('kcp-sync-remote'));
     const remote = await KubeClient.fromKubeConfig(kc, { userAgent: 'chaos-probe' });
     try {
       await eventually('the remote identity can no longer list namespaces', async () => {

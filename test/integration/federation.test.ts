@@ -8,7 +8,7 @@
 // would restore.
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfigFile, type RestConfig } from '../../src/kube/kubeconfig.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
@@ -49,9 +49,8 @@ const edgeShard = (name: string, extra: Record<string, unknown> = {}): KubeObjec
   spec: { rootShard: { joinRef: { name: 'root-federation' } }, etcd: { endpoints: ['http://etcd-edge:2379'] }, auth: { serviceAccount: { enabled: true } }, ...extra },
 });
 
-const kubeConfigOf = (cp: ControlPlane): KubeConfig => {
-  const kc = new KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
+const kubeConfigOf = (cp: ControlPlane): RestConfig => {
+  const kc = loadKubeconfigFile(cp.kubeconfigPath);
   return kc;
 };
 

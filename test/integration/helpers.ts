@@ -1,13 +1,12 @@
 // Shared pieces for integration tests: a client for the run's control plane and a fresh namespace.
 import { randomBytes } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfigFile, type RestConfig } from '../../src/kube/kubeconfig.js';
 import { inject } from 'vitest';
 import { KubeClient } from '../../src/kube/client.js';
 import { Namespaces } from '../../src/kube/resources.js';
 
-export function sharedKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(inject('kubeconfigPath'));
+export function sharedKubeConfig(): RestConfig {
+  const kc = loadKubeconfigFile(inject('kubeconfigPath'));
   return kc;
 }
 

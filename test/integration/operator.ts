@@ -1,7 +1,7 @@
 // Runs the operator in-process against the shared control plane, scoped to one namespace, with
 // its own client (so its requests can be counted apart from the test's).
 import { randomBytes } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { RestConfig } from '../../src/kube/kubeconfig.js';
 import { registerControllers } from '../../src/controllers/index.js';
 import type { ControllerContext, OperatorSettings } from '../../src/controllers/context.js';
 import { KubeClient } from '../../src/kube/client.js';
@@ -19,7 +19,7 @@ export interface RunningOperator {
 
 export async function startOperator(
   settings: Partial<OperatorSettings> & Pick<OperatorSettings, 'namespace'>,
-  kubeConfig: KubeConfig = sharedKubeConfig(),
+  kubeConfig: RestConfig = sharedKubeConfig(),
 ): Promise<RunningOperator> {
   const userAgent = `operator-it-${randomBytes(3).toString('hex')}`;
   const client = await KubeClient.fromKubeConfig(kubeConfig, { userAgent, qps: 0 });

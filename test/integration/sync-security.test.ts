@@ -3,7 +3,7 @@
 // a real API server. Each attack tries to pull someone else's Secret into her namespace, push hers
 // into a namespace that did not accept it, or redirect a replica. None may move data.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeconfigFile } from '../../src/kube/kubeconfig.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { Informer } from '../../src/kube/informer.js';
 import type { KubeObject } from '../../src/kube/object.js';
@@ -80,8 +80,7 @@ describe('sync sidecar under attack by a namespace tenant', () => {
         subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'mallory' }],
       },
     ]);
-    const kc = new KubeConfig();
-    kc.loadFromFile(await cp.kubeconfigFor('mallory'));
+    const kc = loadKubeconfigFile(await cp.kubeconfigFor('mallory'));
     mallory = await KubeClient.fromKubeConfig(kc, { userAgent: 'mallory', qps: 0 });
 
     seen = new Informer(admin, Secrets, {});
