@@ -18,11 +18,12 @@ export interface BootstrapOptions {
 }
 
 export function loadKubeConfig(file?: string): RestConfig {
-  const which = file ? `kubeconfig ${file}` : 'the default kubeconfig ($KUBECONFIG, ~/.kube/config or in-cluster)';
+  // The loader's messages name the file and the field already.
+  if (file) return loadKubeconfigFile(file);
   try {
-    return file ? loadKubeconfigFile(file) : loadDefaultKubeconfig();
+    return loadDefaultKubeconfig();
   } catch (err) {
-    throw new Error(`cannot load ${which}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`cannot load the default kubeconfig ($KUBECONFIG, ~/.kube/config or in-cluster): ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -127,9 +127,9 @@ function readText(file: string): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new KubeconfigError(`cannot read kubeconfig ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new KubeconfigError(`cannot load kubeconfig ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  if (text.trim() === '') throw new KubeconfigError(`kubeconfig ${file} is empty`);
+  if (text.trim() === '') throw new KubeconfigError(`cannot load kubeconfig ${file}: the file is empty`);
   return text;
 }
 
