@@ -235,8 +235,23 @@ export class ControlPlane {
 
   /** Write requests recorded in the audit log, optionally only those with this user agent. */
   async auditedWrites(filter: { userAgent?: string; since?: Date } = {}): Promise<AuditEvent[]> {
-    const text = await readFile(this.auditLogPath, 'utf8').catch(() => '');
+    // The API server rotates its audit log at 100 MB (lumberjack's default when --audit-log-maxsize
+    // is 0), keeping backups named audit-<timestamp>.log beside it: a 100,000-write benchmark
+    // spans several files, and counting only the current one undercounts.
+    const base = path.basename(this.auditLogPath, '.log');
+    const backups = (await readdir(path.dirname(this.auditLogPath)).catch(() => [] as string[]))
+      .filter((f) => f.startsWith(`${base}-`) && f.endsWith('.log'))
+      .sort()
+      .map((f) => path.join(path.dirname(this.auditLogPath), f));
     const out: AuditEvent[] = [];
+    for (const file of [...backups, this.auditLogPath]) {
+      const text = await readFile(file, 'utf8').catch(() => '');
+      this.parseAudit(text, filter, out);
+    }
+    return out;
+  }
+
+  private parseAudit(text: string, filter: { userAgent?: string; since?: Date }, out: AuditEvent[]): void {
     for (const line of text.split('\n')) {
       if (!line) continue;
       const ev = JSON.parse(line) as AuditEvent;
@@ -248,7 +263,6 @@ export class ControlPlane {
       if (filter.since && new Date(ev.requestReceivedTimestamp) < filter.since) continue;
       out.push(ev);
     }
-    return out;
   }
 
   /** etcd's own JSON gateway: lets tests change or compact storage behind the API server's back. */

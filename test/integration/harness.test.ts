@@ -2,7 +2,9 @@
 // and independently, and stopping one leaves no process and no port behind.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { Namespaces } from '../../src/kube/resources.js';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigMaps, Namespaces } from '../../src/kube/resources.js';
 import { isNotFound } from '../../src/kube/errors.js';
 import { binaryPath, versions } from '../../local/binaries.js';
 import { startControlPlane } from '../../local/control-plane.js';
@@ -60,5 +62,27 @@ describe('control-plane harness', () => {
     expect(pids.every((p) => p !== undefined)).toBe(true);
     for (const pid of pids) expect(alive(pid)).toBe(false);
     for (const port of ports) expect(await isPortFree(port)).toBe(true);
+  });
+
+  it('counts audited writes across the audit log\'s rotated files', async () => {
+    // 1 MB per file instead of the default 100 MB, so a few thousand writes rotate it.
+    const cp = await startControlPlane({ name: 'audit-rotation', crds: false, apiServerArgs: ['--audit-log-maxsize=1', '--audit-log-maxbackup=100'] });
+    try {
+      const client = await cp.client('audit-rotation-writer');
+      await client.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'rot' } });
+      const N = 2_500;
+      for (let i = 0; i < N; i += 25) {
+        await Promise.all(
+          Array.from({ length: 25 }, (_, j) => client.create(ConfigMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i + j}`, namespace: 'rot' }, data: { v: 'x'.repeat(200) } })),
+        );
+      }
+      client.close();
+      const rotated = readdirSync(path.dirname(cp.auditLogPath)).filter((f) => /^audit-.+\.log$/.test(f));
+      expect(rotated.length).toBeGreaterThan(0);
+      const creates = (await cp.auditedWrites({ userAgent: 'audit-rotation-writer' })).filter((e) => e.objectRef?.resource === 'configmaps');
+      expect(creates).toHaveLength(N);
+    } finally {
+      await cp.stop();
+    }
   });
 });
