@@ -1,5 +1,6 @@
 // Process start-up shared by the operator and the sidecar: kubeconfig, client, logger, Manager.
 import os from 'node:os';
+import path from 'node:path';
 import { KubeClient } from './client.js';
 import { loadDefaultKubeconfig, loadKubeconfigFile, type RestConfig } from './kubeconfig.js';
 import { createLogger, type Logger } from './log.js';
@@ -18,10 +19,11 @@ export interface BootstrapOptions {
 }
 
 export function loadKubeConfig(file?: string): RestConfig {
-  // The loader's messages name the file and the field already.
-  if (file) return loadKubeconfigFile(file);
+  // The loader's messages name the file and the field already. A list (KUBECONFIG=a:b, which
+  // the flag takes from the environment) is merged as kubectl merges it.
+  if (file && !file.includes(path.delimiter)) return loadKubeconfigFile(file);
   try {
-    return loadDefaultKubeconfig();
+    return loadDefaultKubeconfig(file ? { ...process.env, KUBECONFIG: file } : process.env);
   } catch (err) {
     throw new Error(`cannot load the default kubeconfig ($KUBECONFIG, ~/.kube/config or in-cluster): ${err instanceof Error ? err.message : String(err)}`);
   }
