@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadKubeConfig } from './bootstrap.js';
 import { KubeClient } from './client.js';
 import { credentialsOf, inClusterConfig, KubeconfigError, loadDefaultKubeconfig, loadKubeconfigFile, parseKubeconfig } from './kubeconfig.js';
 import { ConfigMaps } from './resources.js';
@@ -94,6 +95,15 @@ describe('loadDefaultKubeconfig', () => {
     const c = loadDefaultKubeconfig({ KUBECONFIG: [a, path.join(dir, 'missing'), b].join(path.delimiter) });
     expect(c.server).toBe('https://first');
     expect(c.token).toBe('abc');
+  });
+
+  it('--kubeconfig (or KUBECONFIG through it) given a list merges it too', () => {
+    const a = path.join(dir, 'flag-a.yaml');
+    const b = path.join(dir, 'flag-b.yaml');
+    writeFileSync(a, 'current-context: ctx\n');
+    writeFileSync(b, doc({ cluster: 'server: https://from-b' }));
+    expect(loadKubeConfig([a, b].join(path.delimiter)).server).toBe('https://from-b');
+    expect(() => loadKubeConfig(path.join(dir, 'absent'))).toThrow(/^cannot load kubeconfig .*absent: ENOENT$/);
   });
 
   it('falls back to ~/.kube/config, then to the in-cluster service account', () => {
