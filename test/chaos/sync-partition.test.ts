@@ -132,6 +132,10 @@ describe('sync sidecar: partition and transient list failure', () => {
     try {
       // Timed from the cut: how long until the registration says so (requests hang until the
       // sidecar's write timeout, 15 s, and only a failed request or probe can tell).
+      // Checked once each with the protection removed, on the kernel drop: isConnectionError not
+      // counting a timed-out request (a hang read as an ordinary error), and ReplicaWriter resolving
+      // a timed-out create/update as an empty answer (a hang read as success): both failed here,
+      // nothing said Unreachable.
       const reported = eventually('edge-1 registration says Unreachable', async () => (await clusterStatus('edge-1'))?.state === 'Unreachable', PARTITION_MS).then(
         () => Date.now() - tp,
       );
