@@ -23,6 +23,13 @@ export interface ControlPlaneOptions {
   keepDir?: boolean;
   /** Extra kube-apiserver flags (e.g. low --max-requests-inflight for throttling tests). */
   apiServerArgs?: string[];
+  /**
+   * Run etcd and kube-apiserver inside this network namespace (`ip netns exec`): a cluster behind a
+   * network the test controls. `address` is the namespace's address this process reaches them at
+   * (etcd listens there, kubeconfigs point there); kube-apiserver listens on every address of the
+   * namespace, and its serving certificate also carries `extraIps` (the namespace's other addresses).
+   */
+  netns?: { name: string; address: string; extraIps?: string[] };
 }
 
 const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
@@ -51,6 +58,9 @@ export class ControlPlane {
   readonly kubeconfigPath: string;
   /** Extra kube-apiserver flags; a test may change them before restartApiServer. */
   apiServerArgs: string[] = [];
+  /** Where this process reaches etcd and kube-apiserver. */
+  host = '127.0.0.1';
+  private netns: string | undefined;
 
   private constructor(
     readonly name: string,
@@ -66,25 +76,28 @@ export class ControlPlane {
   }
 
   get server(): string {
-    return `https://127.0.0.1:${this.port}`;
+    return `https://${this.host}:${this.port}`;
   }
 
   static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const name = opts.name ?? 'test';
     const dir = await mkdtemp(path.join(os.tmpdir(), `kcp-op-cp-${name}-`));
-    const pki = await createControlPlanePki(dir);
+    const host = opts.netns?.address ?? '127.0.0.1';
+    const pki = await createControlPlanePki(dir, opts.netns ? [host, ...(opts.netns.extraIps ?? [])] : []);
     for (let attempt = 0; ; attempt++) {
       const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
       const cp = new ControlPlane(
         name,
         dir,
         pki,
-        `http://127.0.0.1:${etcdPort}`,
-        `http://127.0.0.1:${peerPort}`,
+        `http://${host}:${etcdPort}`,
+        `http://${host}:${peerPort}`,
         apiPort,
         opts.keepDir ?? false,
       );
       cp.apiServerArgs = [...(opts.apiServerArgs ?? [])];
+      cp.host = host;
+      cp.netns = opts.netns?.name;
       try {
         await cp.startEtcd();
         await cp.startApiServer();
@@ -103,9 +116,8 @@ export class ControlPlane {
 
   private async startEtcd(): Promise<void> {
     await mkdir(path.join(this.dir, 'etcd'), { recursive: true });
-    this.etcd = ManagedProcess.start(
+    this.etcd = this.startProcess(
       'etcd',
-      binaryPath('etcd'),
       [
         '--name=default',
         `--data-dir=${path.join(this.dir, 'etcd')}`,
@@ -129,9 +141,8 @@ export class ControlPlane {
   async startApiServer(): Promise<void> {
     const f = this.pki.files;
     await writeFile(path.join(this.dir, 'audit-policy.yaml'), AUDIT_POLICY);
-    this.apiserver = ManagedProcess.start(
+    this.apiserver = this.startProcess(
       'kube-apiserver',
-      binaryPath('kube-apiserver'),
       [
         `--etcd-servers=${this.etcdUrl}`,
         `--etcd-prefix=/registry`,
@@ -140,11 +151,11 @@ export class ControlPlane {
         `--tls-private-key-file=${f.servingKey}`,
         `--client-ca-file=${f.clientCa}`,
         `--secure-port=${this.port}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
+        `--bind-address=${this.netns ? '0.0.0.0' : '127.0.0.1'}`,
+        `--advertise-address=${this.host}`,
         // kind's and kubeadm's default range: the kcp-operator samples pin a clusterIP in it.
         '--service-cluster-ip-range=10.96.0.0/12',
-        `--service-account-issuer=https://127.0.0.1:${this.port}`,
+        `--service-account-issuer=${this.server}`,
         `--service-account-key-file=${f.saPublic}`,
         `--service-account-signing-key-file=${f.saPrivate}`,
         '--authorization-mode=RBAC',
@@ -169,6 +180,12 @@ export class ControlPlane {
     });
     await waitFor(`kube-apiserver (${this.name})`, this.apiserver, 60_000, () => httpsOk(`${this.server}/readyz`, agent));
     agent.destroy();
+  }
+
+  private startProcess(name: 'etcd' | 'kube-apiserver', args: string[], opts: { logPath: string }): ManagedProcess {
+    if (!this.netns) return ManagedProcess.start(name, binaryPath(name), args, opts);
+    // `ip netns exec` execs the binary in place: the pid the reaper and stop() signal is the binary's.
+    return ManagedProcess.start(name, 'ip', ['netns', 'exec', this.netns, binaryPath(name), ...args], opts);
   }
 
   /** Stops and starts kube-apiserver on the same port and data: watches break, state survives. */

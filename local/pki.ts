@@ -26,7 +26,8 @@ export interface ControlPlanePki {
 
 const YEAR = 365 * 24 * 3600_000;
 
-export async function createControlPlanePki(dir: string): Promise<ControlPlanePki> {
+/** `servingIps`: further addresses the API server is reached at (besides loopback). */
+export async function createControlPlanePki(dir: string, servingIps: readonly string[] = []): Promise<ControlPlanePki> {
   const [caKey, servingKey, clientCaKey, adminKey, saKey] = await Promise.all([
     generateKeyPair({ algorithm: 'ECDSA' }),
     generateKeyPair({ algorithm: 'ECDSA' }),
@@ -44,7 +45,7 @@ export async function createControlPlanePki(dir: string): Promise<ControlPlanePk
       subject: { commonName: 'kube-apiserver' },
       publicKey: servingKey.publicKey,
       dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
-      ipAddresses: ['127.0.0.1', '::1', '10.96.0.1'],
+      ipAddresses: ['127.0.0.1', '::1', '10.96.0.1', ...servingIps],
       extKeyUsages: ['serverAuth'],
       notAfter,
     },

@@ -13,8 +13,10 @@
 // that is. Stale-reaping goes by the pid in the name, so it never takes a bridge of a live process.
 import { execFileSync } from 'node:child_process';
 
-const run = (args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-const tryRun = (args: string[]) => {
+/** Runs `ip` with these arguments; its output, or throws with its stderr. */
+export const run = (args: string[]): string => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+/** Runs `ip`, for cleanup: a failure (already gone) is not an error. */
+export const tryRun = (args: string[]): string => {
   try {
     return run(args);
   } catch {
@@ -168,15 +170,18 @@ export function releaseId(id: string): void {
 
 const claimedSubnets = new Set<string>();
 
-/** A 10.213.x /24 that no interface on this machine uses yet, starting from the pid's. */
-export function allocateSubnet(): string {
+/**
+ * A /24 of `range` (the first two octets; the pod runner's is 10.213) that no interface on this
+ * machine uses yet, starting from the pid's.
+ */
+export function allocateSubnet(range = '10.213'): string {
   const used = new Set(claimedSubnets);
   for (const m of tryRun(['-o', '-4', 'addr', 'show']).matchAll(/inet (\d+\.\d+\.\d+)\.\d+\//g)) if (m[1]) used.add(m[1]);
   for (let i = 0; i < 250; i++) {
-    const subnet = `10.213.${(process.pid + i) % 250}`;
+    const subnet = `${range}.${(process.pid + i) % 250}`;
     if (!used.has(subnet)) return claimSubnet(subnet);
   }
-  throw new Error('pod runner: no free subnet in 10.213.0.0/16');
+  throw new Error(`pod runner: no free subnet in ${range}.0.0/16`);
 }
 
 export function claimSubnet(subnet: string): string {

@@ -6,7 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { KubeClient } from '../../src/kube/client.js';
 import { spawnEntry } from '../../local/entry.js';
 import { freePort } from '../../local/ports.js';
-import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../local/control-plane.js';
 import { acceptingNamespace, localIdentity, registration, remoteIdentity } from '../bench/sync-fixtures.js';
 import { Secrets } from '../../src/kube/resources.js';
 
@@ -81,12 +81,13 @@ export interface HubAndEdges {
 
 /**
  * Three real control planes: the hub (sidecar, sources) and two edges. CRDs are installed so the
- * leak scan can read every kind it knows on each of them.
+ * leak scan can read every kind it knows on each of them. `edge1` adds options for edge-1's (e.g. a
+ * network namespace to run in).
  */
-export async function hubAndEdges(prefix: string, syncNs: string): Promise<HubAndEdges> {
+export async function hubAndEdges(prefix: string, syncNs: string, opts: { edge1?: ControlPlaneOptions } = {}): Promise<HubAndEdges> {
   const [hub, edge1, edge2] = await Promise.all([
     startControlPlane({ name: `${prefix}-hub` }),
-    startControlPlane({ name: `${prefix}-edge1` }),
+    startControlPlane({ ...opts.edge1, name: `${prefix}-edge1` }),
     startControlPlane({ name: `${prefix}-edge2` }),
   ]);
   const admin = { hub: await hub.client('chaos-admin'), edge1: await edge1.client('chaos-admin'), edge2: await edge2.client('chaos-admin') };
@@ -104,7 +105,7 @@ export async function hubAndEdges(prefix: string, syncNs: string): Promise<HubAn
   };
 }
 
-/** Registers an edge under the remote RBAC; `server` replaces the API server address (a forwarder). */
+/** Registers an edge under the remote RBAC; `server` replaces the API server address (another path to it). */
 export async function registerEdge(env: HubAndEdges, syncNs: string, name: string, edge: ControlPlane, admin: KubeClient, server?: string): Promise<void> {
   let kc = await remoteIdentity(edge, admin);
   if (server) kc = kc.replace(edge.server, server);

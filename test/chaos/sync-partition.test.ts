@@ -1,9 +1,12 @@
 // Issue 14 item 4: a network partition between the sync sidecar and one of its clusters, and a
 // transient list failure on another (Argo CD #18480: a failed list must never read as "nothing
 // there"). Three real control planes stand in for the hub and two edges; the sidecar is the real
-// process (sync/main.ts) under the RBAC of docs/sync.md. The network to edge-1 is a TCP forwarder
-// (blackhole.ts) that the test cuts for 60 s: connections hang, nothing is refused. The list
-// failure is RBAC taken away from edge-2's remote identity while the sidecar restarts.
+// process (sync/main.ts) under the RBAC of docs/sync.md. Edge-1's etcd and kube-apiserver run in a
+// network namespace of their own, and the host's network to it is what is cut, for 60 s: the kernel
+// drops every packet (netns-partition.ts says how), so connections hang and nothing is refused. The
+// test's own view of edge-1 goes by a second link that is never cut (an observer outside the
+// partition). The list failure is RBAC taken away from edge-2's remote identity while the sidecar
+// restarts.
 import { loadKubeconfigFile } from '../../src/kube/kubeconfig.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.js';
@@ -16,8 +19,8 @@ import { REMOTE_RULES } from '../../sync/rbac.js';
 import type { SourceStatus } from '../../sync/status.js';
 import { b64, decoded, getOrUndefined, secretSource } from '../bench/sync-fixtures.js';
 import { eventually } from '../integration/helpers.js';
-import { Blackhole } from './blackhole.js';
 import { collectClusterTexts, collectPrivateKeys, findLeaks, type Text } from './leak-scan.js';
+import { NetnsPartition } from './netns-partition.js';
 import { chaosSeed, hubAndEdges, namespaces, percentile, privateKeyPem, registerEdge, seededRandom, SidecarRunner, type HubAndEdges, type SidecarProc } from './sync-harness.js';
 
 const SYNC_NS = 'kcp-sync';
@@ -38,7 +41,7 @@ describe('sync sidecar: partition and transient list failure', () => {
   const seed = chaosSeed('sync-partition');
   const rnd = seededRandom(seed);
   let env: HubAndEdges;
-  let net: Blackhole;
+  let net: NetnsPartition;
   let runner: SidecarRunner;
   let sc: SidecarProc;
   const watchers: Informer[] = [];
@@ -50,10 +53,11 @@ describe('sync sidecar: partition and transient list failure', () => {
   let seq = 0;
 
   beforeAll(async () => {
-    env = await hubAndEdges('sync-part', SYNC_NS);
+    net = new NetnsPartition();
+    env = await hubAndEdges('sync-part', SYNC_NS, { edge1: { netns: { name: net.netns, address: net.observerIp, extraIps: [net.dataIp] } } });
     await namespaces(env, ['app']);
-    net = new Blackhole({ host: '127.0.0.1', port: env.edge1.port });
-    await registerEdge(env, SYNC_NS, 'edge-1', env.edge1, env.admin.edge1, await net.listen());
+    // The sidecar reaches edge-1 by the data path only; everything else here by the observer's.
+    await registerEdge(env, SYNC_NS, 'edge-1', env.edge1, env.admin.edge1, `https://${net.dataIp}:${env.edge1.port}`);
     await registerEdge(env, SYNC_NS, 'edge-2', env.edge2, env.admin.edge2);
     for (let i = 0; i < SOURCES; i++) {
       await env.admin.hub.create(Secrets, secretSource('src', `churn-${i}`, { v: '0', 'tls.key': key }, { clusters: ['hub', 'edge-*'], namespaces: ['app'] }));
@@ -77,8 +81,8 @@ describe('sync sidecar: partition and transient list failure', () => {
   afterAll(async () => {
     await Promise.all(watchers.map((w) => w.stop()));
     await runner?.killAll();
-    await net?.close();
     await env?.stop();
+    net?.close();
   });
 
   const converged = (c: Cluster) => [...latest].every(([name, v]) => seen.has(`${c}/${name}/${v}`));
@@ -124,10 +128,14 @@ describe('sync sidecar: partition and transient list failure', () => {
     for (const c of CLUSTERS) await eventually(`${c} converged before the partition`, () => converged(c), 60_000);
 
     const tp = Date.now();
-    net.partition();
+    net.cut();
     try {
       // Timed from the cut: how long until the registration says so (requests hang until the
       // sidecar's write timeout, 15 s, and only a failed request or probe can tell).
+      // Checked once each with the protection removed, on the kernel drop: isConnectionError not
+      // counting a timed-out request (a hang read as an ordinary error), and ReplicaWriter resolving
+      // a timed-out create/update as an empty answer (a hang read as success): both failed here,
+      // nothing said Unreachable.
       const reported = eventually('edge-1 registration says Unreachable', async () => (await clusterStatus('edge-1'))?.state === 'Unreachable', PARTITION_MS).then(
         () => Date.now() - tp,
       );
