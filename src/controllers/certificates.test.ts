@@ -41,6 +41,7 @@ describe('onlyNeedsAPerson', () => {
     renewed: [],
     requeueAfterMs: undefined,
     data: new Map(),
+    validity: new Map(),
   });
   it('is true only when everything blocked waits on a person (a broken CA or issuer), so the controller stops polling fast', () => {
     expect(onlyNeedsAPerson(outcome('IssuerKeyMismatch', 'CAExpired', 'IssuerInvalid', 'IssuerExpired'))).toBe(true);

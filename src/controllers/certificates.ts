@@ -8,15 +8,15 @@ import type { KubeClient } from '../kube/client.js';
 import { isAlreadyExists, isNotFound } from '../kube/errors.js';
 import type { KubeObject } from '../kube/object.js';
 import { Secrets } from '../kube/resources.js';
-import type { TlsSecretData } from '../pki/bundle.js';
+import { issuerLayout, type IssuerLayout, type TlsSecretData } from '../pki/bundle.js';
 import type { PlannedCertificate } from '../pki/hierarchy.js';
 import { issuePlanned } from '../pki/issue.js';
 import { evaluateCertificate, inspectSecret, renewalTime, type InspectedSecret } from '../pki/renewal.js';
-import { parseCertificate, type ParsedCertificate } from '../pki/x509.js';
+import { parseCertificate, prepareIssuer, type ParsedCertificate, type PreparedIssuer } from '../pki/x509.js';
 import { componentLabels, type Component } from '../resources/common/labels.js';
 import { controllerRef } from '../resources/common/owner.js';
 import { recordCertificates, type CertificateObservation } from './certificate-metrics.js';
-import { secretData, type ControllerContext } from './context.js';
+import { secretData, secretMemo, type ControllerContext } from './context.js';
 
 export interface BlockedCertificate {
   secretName: string;
@@ -37,6 +37,8 @@ export interface CertificatesOutcome {
   requeueAfterMs: number | undefined;
   /** Decoded data of every Secret of the plan that exists now (fresh writes included). */
   data: Map<string, TlsSecretData>;
+  /** notAfter and renewal time of every valid certificate of the plan, by Secret name. */
+  validity: Map<string, { notAfter: Date; renewAt: Date }>;
 }
 
 export function certificateSecret(owner: KubeObject, plan: PlannedCertificate, data: TlsSecretData, component: Component): KubeObject {
@@ -74,6 +76,23 @@ function inspectCached(secret: KubeObject, data: TlsSecretData, secretName: stri
   return seen;
 }
 
+type Prepared = { issuer: PreparedIssuer; layout: IssuerLayout };
+
+/**
+ * An issuing CA as signing needs it (certificate parsed and checked, key loaded, the chain and
+ * trust anchor its leaves carry), worked out once rather than for every certificate it signs.
+ * Kept in memory only, while its Secret stays as it is: a changed or deleted CA Secret drops the
+ * entry, so a rotated CA is used at once. Undefined when the Secret cannot sign: issuing then
+ * reports why, from the Secret itself.
+ */
+function preparedIssuer(data: TlsSecretData, label: string): Prepared | undefined {
+  try {
+    return { issuer: prepareIssuer({ certificatePem: data['tls.crt'], privateKey: data['tls.key'] }, label), layout: issuerLayout(data) };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Why an issuing CA Secret cannot sign (unreadable, key not its certificate's, expired), or its
  * parsed certificate. A CA someone broke must block what it would sign, with a condition naming
@@ -103,17 +122,37 @@ export async function reconcileCertificates(
 ): Promise<CertificatesOutcome> {
   const client: KubeClient = ctx.manager.client;
   const ns = owner.metadata.namespace ?? '';
-  const out: CertificatesOutcome = { ready: true, blocked: [], issued: [], renewed: [], requeueAfterMs: undefined, data: new Map() };
+  const out: CertificatesOutcome = { ready: true, blocked: [], issued: [], renewed: [], requeueAfterMs: undefined, data: new Map(), validity: new Map() };
   const requeue = (ms: number | undefined) => {
     if (ms !== undefined) out.requeueAfterMs = out.requeueAfterMs === undefined ? ms : Math.min(out.requeueAfterMs, ms);
   };
   // What each Secret holds after this pass, for the expiry and renewal gauges.
   const observed: CertificateObservation[] = [];
-  const observeIssued = (plan: PlannedCertificate, certificatePem: string) => {
+  // A certificate just written is known (its key is the one it was issued for): its inspection is
+  // kept for the cached object that holds exactly this write, so the next pass neither parses it
+  // nor loads its key again.
+  const observeIssued = (plan: PlannedCertificate, certificatePem: string, stored: KubeObject) => {
     const cert = parseCertificate(certificatePem, `Secret ${plan.secretName} key tls.crt`);
     observed.push({ secretName: plan.secretName, isCA: plan.isCA, notAfter: cert.notAfter, renewAt: renewalTime(cert, plan.renewBeforeMs) });
+    const cached = ctx.secrets.getByName(ns, plan.secretName);
+    const rv = stored.metadata.resourceVersion;
+    if (cached && rv && cached.metadata.resourceVersion === rv) inspections.set(cached, { cert });
   };
   const written = new Set<string>();
+  // Issuers prepared in this pass: CAs it issued (not cached yet) are prepared once for what they
+  // sign next; cached ones come from the memo.
+  const prepared = new Map<string, Prepared | undefined>();
+  const issuerMemo = secretMemo<Prepared | undefined>(ctx, 'issuers', 1024);
+  const prepare = (name: string, object: KubeObject | undefined, data: TlsSecretData): Prepared | undefined => {
+    const label = `Secret ${name}`;
+    // The memo describes the cached object; this pass may hold what it saw of it before an await.
+    const cached = object ? asTls(secretData(object)) : undefined;
+    if (object && cached && cached['tls.crt'] === data['tls.crt'] && cached['tls.key'] === data['tls.key']) {
+      return issuerMemo.get([object], () => preparedIssuer(cached, label));
+    }
+    if (!prepared.has(name)) prepared.set(name, preparedIssuer(data, label));
+    return prepared.get(name);
+  };
   const lookup = (name: string): TlsSecretData | undefined => out.data.get(name) ?? asTls(secretData(ctx.secrets.getByName(ns, name)));
 
   for (const plan of plans) {
@@ -180,13 +219,18 @@ export async function reconcileCertificates(
         });
         break;
       case 'issue': {
-        const issued = await issuePlanned(plan, { issuerSecret: issuerSecret as (TlsSecretData & { 'tls.key': string }) | undefined, now });
+        const issued = await issuePlanned(plan, {
+          issuerSecret: issuerSecret as (TlsSecretData & { 'tls.key': string }) | undefined,
+          preparedIssuer: plan.issuer.type === 'ca' && issuerSecret ? prepare(plan.issuer.secretName, issuerObject, issuerSecret) : undefined,
+          now,
+        });
         try {
-          ctx.applier.written(Secrets, await client.create(Secrets, certificateSecret(owner, plan, issued.secretData, component)));
+          const created = await client.create(Secrets, certificateSecret(owner, plan, issued.secretData, component));
+          ctx.applier.written(Secrets, created);
           out.issued.push(plan.secretName);
           written.add(plan.secretName);
           out.data.set(plan.secretName, issued.secretData);
-          observeIssued(plan, issued.certificatePem);
+          observeIssued(plan, issued.certificatePem, created);
         } catch (err) {
           if (!isAlreadyExists(err)) throw err;
           // Someone (an earlier run) created it meanwhile: never overwrite, look again shortly.
@@ -197,17 +241,22 @@ export async function reconcileCertificates(
       }
       case 'reissue': {
         // Only leaves get here: the policy never reissues a CA.
-        const issued = await issuePlanned(plan, { issuerSecret: issuerSecret as (TlsSecretData & { 'tls.key': string }) | undefined, now });
-        await ctx.applier.apply(Secrets, certificateSecret(owner, plan, issued.secretData, component));
+        const issued = await issuePlanned(plan, {
+          issuerSecret: issuerSecret as (TlsSecretData & { 'tls.key': string }) | undefined,
+          preparedIssuer: plan.issuer.type === 'ca' && issuerSecret ? prepare(plan.issuer.secretName, issuerObject, issuerSecret) : undefined,
+          now,
+        });
+        const applied = await ctx.applier.apply(Secrets, certificateSecret(owner, plan, issued.secretData, component));
         out.renewed.push(plan.secretName);
         written.add(plan.secretName);
         out.data.set(plan.secretName, issued.secretData);
-        observeIssued(plan, issued.certificatePem);
+        observeIssued(plan, issued.certificatePem, applied.object);
         break;
       }
     }
   }
   recordCertificates(owner, observed);
+  for (const o of observed) out.validity.set(o.secretName, { notAfter: o.notAfter, renewAt: o.renewAt });
   return out;
 }
 

@@ -6,6 +6,7 @@ import { EventRecorder } from '../kube/events.js';
 import type { Informer } from '../kube/informer.js';
 import type { Manager } from '../kube/manager.js';
 import type { KubeObject } from '../kube/object.js';
+import { ObjectMemo } from '../kube/object-memo.js';
 import { ConfigMaps, Deployments, Secrets, Services, type ResourceType } from '../kube/resources.js';
 import { ORIGIN_CLUSTER_LABEL } from '../../sync/keys.js';
 import { CertManagerWatch } from './cert-manager.js';
@@ -101,4 +102,19 @@ export function secretData(secret: KubeObject | undefined): Record<string, strin
   const data = secret?.data as Record<string, string> | undefined;
   if (!secret) return undefined;
   return Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
+// One memo per Secrets informer and purpose, following that informer's changes and deletions.
+const memos = new WeakMap<Informer<KubeObject>, Map<string, ObjectMemo<unknown>>>();
+
+/**
+ * A memo of what is derived from the cached Secrets (see ObjectMemo): an entry goes when a Secret
+ * it came from changes or is deleted, and at most maxEntries are kept.
+ */
+export function secretMemo<V>(ctx: Pick<ControllerContext, 'secrets'>, purpose: string, maxEntries: number): ObjectMemo<V> {
+  let byPurpose = memos.get(ctx.secrets);
+  if (!byPurpose) memos.set(ctx.secrets, (byPurpose = new Map()));
+  let memo = byPurpose.get(purpose);
+  if (!memo) byPurpose.set(purpose, (memo = ObjectMemo.following<unknown>(ctx.secrets, maxEntries)));
+  return memo as ObjectMemo<V>;
 }

@@ -29,7 +29,7 @@ import {
   type KubeconfigTarget,
 } from '../resources/kubeconfig/render.js';
 import { blockedSummary, reconcileCertificates } from './certificates.js';
-import { controllerContext, Kubeconfigs, secretData, type ControllerContext, type OperatorSettings } from './context.js';
+import { controllerContext, Kubeconfigs, secretData, secretMemo, type ControllerContext, type OperatorSettings } from './context.js';
 import { ensureFinalizer } from './finalizer.js';
 import { kcpEndpoint, operatorKcpClient, type KcpEndpoint } from './kcp-client.js';
 import { removeBindings, syncBindings } from './kubeconfig-rbac.js';
@@ -101,8 +101,10 @@ export async function reconcileKubeconfig(ctx: ControllerContext, req: Reconcile
     for (const n of certs.renewed) void ctx.events.record(kc, 'Normal', 'CertificateRenewed', `renewed ${n}`);
     requeueAfterMs = certs.ready ? certs.requeueAfterMs : (certs.requeueAfterMs ?? 30_000);
     const cert = certs.data.get(plan.secretName);
-    const serverCA = secretData(ctx.secrets.getByName(ns, rootShardCAName(target.rootShardName, 'server')));
-    const bundle = resolved.caBundleRef ? secretData(ctx.secrets.getByName(ns, resolved.caBundleRef))?.['tls.crt'] : undefined;
+    const serverCAObject = ctx.secrets.getByName(ns, rootShardCAName(target.rootShardName, 'server'));
+    const bundleObject = resolved.caBundleRef ? ctx.secrets.getByName(ns, resolved.caBundleRef) : undefined;
+    const serverCA = secretData(serverCAObject);
+    const bundle = secretData(bundleObject)?.['tls.crt'];
     // Another owner's Secret is never taken over (deleting this Kubeconfig would delete it). One
     // without owners is: that is how kcp-operator left the Secrets it wrote.
     const foreign = ctx.secrets.getByName(ns, spec.secretRef.name)?.metadata.ownerReferences?.find((r) => r.controller && r.uid !== kc.metadata.uid);
@@ -118,13 +120,17 @@ export async function reconcileKubeconfig(ctx: ControllerContext, req: Reconcile
     } else if (resolved.caBundleRef && !bundle) {
       failure = available = { reason: 'SecretNotFound', message: `caBundleSecretRef of ${targetName(target)}: Secret ${ns}/${resolved.caBundleRef} does not exist or has no tls.crt` };
     } else {
-      // The server CA and the root it chains to, so any verifier finds a trust anchor.
-      const caPem = mergeCABundles([serverCA['tls.crt'], serverCA['ca.crt'], bundle]);
+      // The server CA and the root it chains to, so any verifier finds a trust anchor. Every
+      // Kubeconfig of a RootShard merges the same Secrets: parsed once while they stay as they are.
+      const caPem = secretMemo<string>(ctx, 'kubeconfig-ca-bundles', 256).get([serverCAObject, bundleObject], () =>
+        mergeCABundles([serverCA['tls.crt'], serverCA['ca.crt'], bundle]),
+      );
       const desired = kubeconfigSecret(model, { caPem, certificatePem: cert['tls.crt'], privateKeyPem: cert['tls.key'] });
       await ctx.applier.apply(Secrets, desired, ctx.secrets.getByName(ns, spec.secretRef.name));
-      const parsed = parseCertificate(cert['tls.crt'], `Secret ${plan.secretName}`);
-      extra.notAfter = metaTime(parsed.notAfter);
-      extra.renewalTime = metaTime(renewalTime(parsed, plan.renewBeforeMs));
+      // Known from the look reconcileCertificates took; parsed again only if it could not say.
+      const validity = certs.validity.get(plan.secretName) ?? validityOf(cert['tls.crt'], plan);
+      extra.notAfter = metaTime(validity.notAfter);
+      extra.renewalTime = metaTime(validity.renewAt);
     }
   }
   conditions.unshift(
@@ -174,6 +180,11 @@ function resolveTarget(ctx: ControllerContext, ns: string, t: TargetRefs): Resol
   if (t.shardRef) return viaParent('Shard', 'shardRef', t.shardRef.name, ctx.shards.getByName(ns, t.shardRef.name));
   if (t.frontProxyRef) return viaParent('FrontProxy', 'frontProxyRef', t.frontProxyRef.name, frontProxyInformer(ctx).getByName(ns, t.frontProxyRef.name));
   return { problem: 'spec.target names no RootShard, Shard or FrontProxy', targetName: '' };
+}
+
+function validityOf(pem: string, plan: PlannedCertificate): { notAfter: Date; renewAt: Date } {
+  const parsed = parseCertificate(pem, `Secret ${plan.secretName}`);
+  return { notAfter: parsed.notAfter, renewAt: renewalTime(parsed, plan.renewBeforeMs) };
 }
 
 const readyReplicas = (d: KubeObject) => ((d.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0) > 0;

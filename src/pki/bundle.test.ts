@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleFingerprints, mergeCABundles, tlsSecretData } from './bundle.js';
+import { bundleFingerprints, issuerLayout, mergeCABundles, tlsSecretData } from './bundle.js';
 import { PkiError } from './errors.js';
 import { generateKeyPair } from './keys.js';
 import type { KeyPair } from './keys.js';
@@ -68,5 +68,10 @@ describe('tlsSecretData', () => {
     // An issuer Secret without ca.crt: the top of its chain stands in.
     const { 'ca.crt': _dropped, ...noCa } = interSecret;
     expect(cns(tlsSecretData(leaf, lk.privateKeyPem, noCa)['ca.crt'])).toEqual(['CN=inter']);
+
+    // The issuer's part worked out once lays out the same bytes.
+    expect(tlsSecretData(leaf, lk.privateKeyPem, interSecret, issuerLayout(interSecret))).toEqual(leafSecret);
+    expect(tlsSecretData(leaf, lk.privateKeyPem, noCa, issuerLayout(noCa))).toEqual(tlsSecretData(leaf, lk.privateKeyPem, noCa));
+    expect(() => issuerLayout({ 'tls.crt': '' })).toThrow(/holds no certificate/);
   });
 });

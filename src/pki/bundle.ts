@@ -58,24 +58,41 @@ function isSelfIssued(der: Buffer): boolean {
   return x.issuer === x.subject && x.checkIssued(x);
 }
 
+/** What a certificate's Secret takes from its issuer (see tlsSecretData): the same for all it signs. */
+export interface IssuerLayout {
+  /** The issuer's chain without its self-signed root, as PEM, to follow the certificate in tls.crt. */
+  readonly chainPem: string;
+  /** The trust anchor for ca.crt. */
+  readonly caCrt: string;
+}
+
+export function issuerLayout(issuer: IssuerSecretData): IssuerLayout {
+  const issuerChain = splitPemCertificates(issuer['tls.crt']);
+  if (issuerChain.length === 0) throw new PkiError('issuer tls.crt holds no certificate');
+  const chainPem = issuerChain
+    .filter((der) => !isSelfIssued(der))
+    .map((d) => derToPem(d))
+    .join('');
+  const roots = issuer['ca.crt'] !== undefined && splitPemCertificates(issuer['ca.crt']).length > 0 ? issuer['ca.crt'] : undefined;
+  const caCrt = roots ?? derToPem(issuerChain[issuerChain.length - 1] as Buffer);
+  return { chainPem, caCrt: mergeCABundles([caCrt]) };
+}
+
 /**
  * Secret data laid out as cert-manager's CA issuer does, which kcp-operator's mounts rely on:
  * tls.crt = the certificate followed by its issuer's chain without the self-signed root;
  * ca.crt = the root (the issuer's ca.crt, or for a root the certificate itself). So
  * `--client-ca-file=<client-ca>/tls.crt` trusts exactly the intermediate, while a client trusting
- * `<rs>-ca` can still build the path from a server's tls.crt.
+ * `<rs>-ca` can still build the path from a server's tls.crt. `layout` is issuerLayout(issuer),
+ * for callers that sign many certificates with one issuer.
  */
-export function tlsSecretData(certificatePem: string, privateKeyPem: string, issuer?: IssuerSecretData): TlsSecretData {
+export function tlsSecretData(certificatePem: string, privateKeyPem: string, issuer?: IssuerSecretData, layout?: IssuerLayout): TlsSecretData {
   const own = splitPemCertificates(certificatePem);
   const first = own[0];
   if (first === undefined) throw new PkiError('no certificate to store');
   if (issuer === undefined) {
     return { 'tls.crt': derToPem(first), 'tls.key': privateKeyPem, 'ca.crt': derToPem(first) };
   }
-  const issuerChain = splitPemCertificates(issuer['tls.crt']);
-  if (issuerChain.length === 0) throw new PkiError('issuer tls.crt holds no certificate');
-  const chain = [first, ...issuerChain.filter((der) => !isSelfIssued(der))];
-  const roots = issuer['ca.crt'] !== undefined && splitPemCertificates(issuer['ca.crt']).length > 0 ? issuer['ca.crt'] : undefined;
-  const caCrt = roots ?? derToPem(issuerChain[issuerChain.length - 1] as Buffer);
-  return { 'tls.crt': chain.map((d) => derToPem(d)).join(''), 'tls.key': privateKeyPem, 'ca.crt': mergeCABundles([caCrt]) };
+  const { chainPem, caCrt } = layout ?? issuerLayout(issuer);
+  return { 'tls.crt': derToPem(first) + chainPem, 'tls.key': privateKeyPem, 'ca.crt': caCrt };
 }

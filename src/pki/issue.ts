@@ -1,11 +1,11 @@
 import { tlsSecretData } from './bundle.js';
-import type { IssuerSecretData, TlsSecretData } from './bundle.js';
+import type { IssuerLayout, IssuerSecretData, TlsSecretData } from './bundle.js';
 import { PkiError } from './errors.js';
 import { generateKeyPair } from './keys.js';
 import type { KeyPair } from './keys.js';
 import type { PlannedCertificate } from './hierarchy.js';
 import { DEFAULT_BACKDATE_MS, selfSigned, signCertificate } from './x509.js';
-import type { CertificateRequest, Issuer } from './x509.js';
+import type { CertificateRequest, Issuer, PreparedIssuer } from './x509.js';
 
 /** The X.509 request for a planned certificate, valid from now (backdated) for its duration. */
 export function requestFor(plan: PlannedCertificate, keyPair: Pick<KeyPair, 'publicKey'>, now: Date = new Date()): CertificateRequest {
@@ -33,6 +33,12 @@ export interface IssuedCertificate {
 export interface IssueOptions {
   /** The issuing CA's Secret data (tls.crt, tls.key, ca.crt); required unless the plan is self-signed. */
   issuerSecret?: IssuerSecretData & { 'tls.key': string };
+  /**
+   * issuerSecret, already prepared (prepareIssuer, issuerLayout): a CA signs many certificates, and
+   * parsing its certificate and key again for each was a large share of issuing. Both must come
+   * from this very issuerSecret.
+   */
+  preparedIssuer?: { issuer: PreparedIssuer; layout: IssuerLayout };
   /** Keep an existing key (e.g. rotationPolicy Never); a fresh one of plan.key otherwise. */
   keyPair?: KeyPair;
   now?: Date;
@@ -47,7 +53,7 @@ export async function issuePlanned(plan: PlannedCertificate, opts: IssueOptions 
     issuer = selfSigned(keyPair.privateKey);
   } else if (plan.issuer.type === 'ca') {
     if (opts.issuerSecret === undefined) throw new PkiError(`issuer Secret ${plan.issuer.secretName} is required`, `certificate ${plan.secretName}`);
-    issuer = { certificatePem: opts.issuerSecret['tls.crt'], privateKey: opts.issuerSecret['tls.key'], label: `Secret ${plan.issuer.secretName}` };
+    issuer = opts.preparedIssuer?.issuer ?? { certificatePem: opts.issuerSecret['tls.crt'], privateKey: opts.issuerSecret['tls.key'], label: `Secret ${plan.issuer.secretName}` };
   } else {
     throw new PkiError(`is not issued by this operator (issuer type ${plan.issuer.type})`, `certificate ${plan.secretName}`);
   }
@@ -55,7 +61,7 @@ export async function issuePlanned(plan: PlannedCertificate, opts: IssueOptions 
   return {
     keyPair,
     certificatePem,
-    secretData: tlsSecretData(certificatePem, keyPair.privateKeyPem, plan.issuer.type === 'ca' ? opts.issuerSecret : undefined),
+    secretData: tlsSecretData(certificatePem, keyPair.privateKeyPem, plan.issuer.type === 'ca' ? opts.issuerSecret : undefined, opts.preparedIssuer?.layout),
   };
 }
 

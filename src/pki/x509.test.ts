@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PkiError } from './errors.js';
 import { generateKeyPair } from './keys.js';
 import type { KeyAlgorithm, KeyPair, KeySpec } from './keys.js';
-import { parseCertificate, selfSigned, signCertificate, signCertificateSync } from './x509.js';
+import { parseCertificate, prepareIssuer, selfSigned, signCertificate, signCertificateSync } from './x509.js';
 import type { CertificateRequest } from './x509.js';
 
 const OPENSSL = '/usr/bin/openssl';
@@ -324,6 +324,39 @@ describe('refusals', () => {
     expect(() => signCertificateSync(req, { certificatePem: expired, privateKey: k.privateKey })).toThrow(/expired at 2021-01-01/);
     expect(() => signCertificateSync(req, selfSigned(other.privateKey))).toThrow(/does not belong to the signing private key/);
     await expect(signCertificate(req, selfSigned(other.privateKey))).rejects.toThrow(PkiError);
+  });
+});
+
+describe('prepareIssuer', () => {
+  it('signs as the issuer it was prepared from, and checks what signing checks once', async () => {
+    const k = await generateKeyPair({ algorithm: 'ECDSA' });
+    const ca = signCertificateSync({ subject: { commonName: 'ca' }, publicKey: k.publicKey, isCA: true }, selfSigned(k.privateKey));
+    const lk = await generateKeyPair({ algorithm: 'ECDSA' });
+    const req: CertificateRequest = { subject: { commonName: 'leaf' }, publicKey: lk.publicKey, notAfter: new Date(Date.now() + YEAR) };
+    const prepared = prepareIssuer({ certificatePem: ca, privateKey: k.privateKeyPem, label: 'Secret kcp/ca' });
+    const a = parseCertificate(signCertificateSync(req, prepared));
+    const b = parseCertificate(signCertificateSync(req, { certificatePem: ca, privateKey: k.privateKeyPem }));
+    expect(a.x509.verify(parseCertificate(ca).publicKey)).toBe(true);
+    expect(a.x509.checkIssued(parseCertificate(ca).x509)).toBe(true);
+    expect({ ...a.issuer, aki: a.authorityKeyId }).toEqual({ ...b.issuer, aki: b.authorityKeyId });
+    // Never shows the key in what it prints.
+    expect(inspect(prepared, { depth: 5 })).not.toContain('PRIVATE KEY');
+
+    const other = await generateKeyPair({ algorithm: 'ECDSA' });
+    expect(() => prepareIssuer({ certificatePem: ca, privateKey: other.privateKeyPem, label: 'Secret kcp/ca' })).toThrow(/^Secret kcp\/ca: issuer private key does not match/);
+    const leaf = signCertificateSync({ ...req, label: 'x' }, prepared);
+    expect(() => prepareIssuer({ certificatePem: leaf, privateKey: lk.privateKey })).toThrow(/not a CA/);
+  });
+
+  it('refuses to sign once its CA has expired, though it was prepared before', async () => {
+    const k = await generateKeyPair({ algorithm: 'ECDSA' });
+    const notAfter = new Date(Date.now() + 3600_000);
+    const ca = signCertificateSync({ subject: { commonName: 'ca' }, publicKey: k.publicKey, isCA: true, notAfter }, selfSigned(k.privateKey));
+    const prepared = prepareIssuer({ certificatePem: ca, privateKey: k.privateKey, label: 'Secret kcp/ca' });
+    const lk = await generateKeyPair({ algorithm: 'ECDSA' });
+    const req: CertificateRequest = { subject: { commonName: 'leaf' }, publicKey: lk.publicKey };
+    expect(() => signCertificateSync(req, prepared, new Date())).not.toThrow();
+    expect(() => signCertificateSync(req, prepared, new Date(notAfter.getTime() + 1000))).toThrow(/^Secret kcp\/ca: issuer certificate expired/);
   });
 });
 

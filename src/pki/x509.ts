@@ -85,7 +85,7 @@ export interface CertificateIssuer {
   readonly label?: string;
 }
 
-export type Issuer = SelfSignedIssuer | CertificateIssuer;
+export type Issuer = SelfSignedIssuer | CertificateIssuer | PreparedIssuer;
 
 export function selfSigned(privateKey: KeyObject): SelfSignedIssuer {
   return { selfSigned: true, privateKey };
@@ -238,16 +238,26 @@ interface IssuerInfo {
   notAfter: Date | undefined;
 }
 
-function resolveIssuer(issuer: Issuer, request: CertificateRequest, subjectName: Asn1, subjectKeyId: Buffer, now: Date): IssuerInfo {
-  if ('selfSigned' in issuer) {
-    const own = createPublicKey(issuer.privateKey).export({ type: 'spki', format: 'der' });
-    if (!own.equals(request.publicKey.export({ type: 'spki', format: 'der' }))) {
-      throw new PkiError('self-signed certificate: the public key does not belong to the signing private key', request.label);
-    }
-    return { name: subjectName, keyId: subjectKeyId, signingKey: issuer.privateKey, notAfter: undefined };
-  }
+/**
+ * A CA that signs many certificates, its certificate parsed and checked and its key loaded once
+ * (see prepareIssuer): parsing both again for every certificate signed was most of issuing's cost
+ * after the signature. Holds the private key: keep it in memory, never log it.
+ */
+export interface PreparedIssuer {
+  readonly prepared: true;
+  readonly label: string;
+  readonly name: Asn1;
+  readonly keyId: Buffer;
+  readonly signingKey: KeyObject;
+  readonly notAfter: Date;
+}
 
-  const label = issuer.label ?? (request.label === undefined ? 'issuer' : `issuer of ${request.label}`);
+/**
+ * Checks a CA certificate and its key as signing with it does (a CA, DER-canonical, keyCertSign,
+ * the key its certificate's) and keeps the result to sign with. Expiry is checked at each signing;
+ * with `now`, here too, in the order signing reports problems.
+ */
+export function prepareIssuer(issuer: CertificateIssuer, label: string = issuer.label ?? 'issuer', now?: Date): PreparedIssuer {
   const ca = parseCertificateDer(firstCertificateDer(issuer.certificatePem, label), label);
   if (!ca.isCA) throw new PkiError('issuer certificate is not a CA (basicConstraints cA is false)', label);
   // Go chains by comparing the raw issuer and subject bytes; a re-encoded name could differ.
@@ -255,9 +265,7 @@ function resolveIssuer(issuer: Issuer, request: CertificateRequest, subjectName:
   if (ca.keyUsages.length > 0 && !ca.keyUsages.includes('keyCertSign')) {
     throw new PkiError('issuer certificate lacks the keyCertSign key usage', label);
   }
-  if (ca.notAfter.getTime() <= now.getTime()) {
-    throw new PkiError(`issuer certificate expired at ${ca.notAfter.toISOString()}`, label);
-  }
+  if (now !== undefined) checkNotExpired(ca.notAfter, label, now);
   let signingKey: KeyObject;
   if (typeof issuer.privateKey === 'string') {
     try {
@@ -271,7 +279,29 @@ function resolveIssuer(issuer: Issuer, request: CertificateRequest, subjectName:
   if (!ca.x509.checkPrivateKey(signingKey)) {
     throw new PkiError('issuer private key does not match the issuer certificate', label);
   }
-  return { name: ca.subjectNameNode, keyId: ca.subjectKeyIdBytes ?? ca.computedKeyId, signingKey, notAfter: ca.notAfter };
+  return { prepared: true, label, name: ca.subjectNameNode, keyId: ca.subjectKeyIdBytes ?? ca.computedKeyId, signingKey, notAfter: ca.notAfter };
+}
+
+function checkNotExpired(notAfter: Date, label: string, now: Date): void {
+  if (notAfter.getTime() <= now.getTime()) {
+    throw new PkiError(`issuer certificate expired at ${notAfter.toISOString()}`, label);
+  }
+}
+
+function resolveIssuer(issuer: Issuer, request: CertificateRequest, subjectName: Asn1, subjectKeyId: Buffer, now: Date): IssuerInfo {
+  if ('selfSigned' in issuer) {
+    const own = createPublicKey(issuer.privateKey).export({ type: 'spki', format: 'der' });
+    if (!own.equals(request.publicKey.export({ type: 'spki', format: 'der' }))) {
+      throw new PkiError('self-signed certificate: the public key does not belong to the signing private key', request.label);
+    }
+    return { name: subjectName, keyId: subjectKeyId, signingKey: issuer.privateKey, notAfter: undefined };
+  }
+  if ('prepared' in issuer) {
+    checkNotExpired(issuer.notAfter, issuer.label, now);
+    return issuer;
+  }
+  const label = issuer.label ?? (request.label === undefined ? 'issuer' : `issuer of ${request.label}`);
+  return prepareIssuer(issuer, label, now);
 }
 
 function prepare(request: CertificateRequest, issuer: Issuer, now: Date): Prepared {

@@ -103,6 +103,13 @@ async function metrics(op: Operator): Promise<Map<string, number>> {
 }
 const sum = (m: Map<string, number>, prefix: string) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
 const rssMiB = (op: Operator) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${op.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+// CPU the operator process used so far (user + system, /proc/PID/stat fields 14 and 15, in the
+// kernel's USER_HZ of 100 ticks per second): what a profile's "busy" says, without a profiler.
+const cpuSeconds = (op: Operator) => {
+  const stat = readFileSync(`/proc/${op.proc.pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
 const stop = async (op: Operator) => {
   op.proc.kill('SIGTERM');
   await op.exited;
@@ -238,10 +245,14 @@ row('operator start to ready (informers synced, empty cluster)', `${(performance
 const since = new Date();
 const t0 = performance.now();
 let doneMs: number | undefined;
+let cpuAtDone: number | undefined;
 const TIMEOUT_MS = Number(o.timeout) * 1000;
 const watcher = (async () => {
   while (doneMs === undefined && performance.now() - t0 < TIMEOUT_MS) {
-    if (isDone()) doneMs = performance.now() - t0;
+    if (isDone()) {
+      doneMs = performance.now() - t0;
+      cpuAtDone = cpuSeconds(op1);
+    }
     else await sleep(100);
   }
 })();
@@ -250,6 +261,7 @@ const createdMs = performance.now() - t0;
 await watcher;
 row(`created ${CRS} CRs (driver, 20 in flight)`, `${createdMs.toFixed(0)} ms`);
 row('create → done (Deployments, their Secrets, every Kubeconfig Secret)', doneMs === undefined ? `not done within ${o.timeout} s` : `${doneMs.toFixed(0)} ms`);
+row('operator CPU, user + system (/proc): start → done', cpuAtDone === undefined ? '—' : `${cpuAtDone.toFixed(1)} s`);
 const atDone = (await writes(since)).total;
 await quiet(since);
 const w1 = await writes(since);
@@ -282,6 +294,7 @@ for (const [k, v] of m1) {
   if (c) perController.set(c, (perController.get(c) ?? 0) + v);
 }
 row('reconciles from start to end of idle, by controller', `${rec(m1)}: ${[...perController].filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+row('operator CPU, user + system (/proc): start → end of idle', `${cpuSeconds(op1).toFixed(1)} s`);
 row('RSS at end (/proc VmRSS)', `${rssMiB(op1).toFixed(0)} MiB`);
 row('heap used / total at end (nodejs_heap_size_used_bytes / _total_bytes)', `${((m1.get('nodejs_heap_size_used_bytes') ?? 0) / 2 ** 20).toFixed(0)} / ${((m1.get('nodejs_heap_size_total_bytes') ?? 0) / 2 ** 20).toFixed(0)} MiB`);
 if (o.profile) {

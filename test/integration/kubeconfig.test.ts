@@ -1,6 +1,6 @@
 // Kubeconfig controller against the real API server: renewal shortly before expiry, owned Secrets
 // that go with the Kubeconfig, a reference that does not resolve, spec.serverURL followed by the
-// Secret, and ClusterRoleBindings in a kcp
+// Secret, replaced CAs used at once, and ClusterRoleBindings in a kcp
 // that cannot be reached (condition, backoff, zero writes while retrying, a finalizer that lets go
 // within the bounded wait). Nothing here runs kcp. This control plane runs no kube-controller-manager,
 // so where garbage collection matters the test plays the garbage collector and says so.
@@ -12,6 +12,7 @@ import type { KubeClient } from '../../src/kube/client.js';
 import { isNotFound } from '../../src/kube/errors.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Events, Secrets } from '../../src/kube/resources.js';
+import { splitPemCertificates } from '../../src/pki/pem.js';
 import { DEFAULT_BACKDATE_MS } from '../../src/pki/x509.js';
 import { createNamespace, eventually, sharedClient } from './helpers.js';
 import { builtInPkiRootShard } from './fixtures.js';
@@ -226,5 +227,43 @@ describe('Kubeconfig', () => {
       const warning = events.find((e) => e.reason === 'UnprovisioningSkipped');
       expect(warning?.note).toMatch(/ClusterRoleBindings in root:team/);
     });
+  });
+
+  it('uses a CA a person replaced at once: the new client CA signs the certificate again, the new server CA goes into the kubeconfig', async () => {
+    // The operator keeps what it derives from CA Secrets (the merged CA bundle, the loaded issuer)
+    // while they stay as they are; here a person rotates both intermediate CAs by deleting them,
+    // and the RootShard controller issues new ones under the same root.
+    const caOf = async (name: string) => new X509Certificate(Buffer.from(String(((await client.get(Secrets, ns, name)).data as Record<string, string>)['tls.crt']), 'base64'));
+    const read = async () => {
+      const s = await client.get(Secrets, ns, 'rotated-kubeconfig');
+      const kc = new KubeConfig();
+      kc.loadFromString(Buffer.from((s.data as Record<string, string>).kubeconfig ?? '', 'base64').toString());
+      const trusted = splitPemCertificates(Buffer.from(kc.getClusters()[0]?.caData ?? '', 'base64').toString()).map((d) => new X509Certificate(d).fingerprint256);
+      return { trusted, cert: kubeconfigCert(s) };
+    };
+    const signedBy = (cert: X509Certificate, ca: X509Certificate) => cert.checkIssued(ca) && cert.verify(ca.publicKey);
+    await client.create(Kubeconfigs, kubeconfig(ns, 'rotated', {}));
+    await eventually('Ready', async () => status(await client.get(Kubeconfigs, ns, 'rotated')).phase === 'Ready', 30_000);
+    const [client1, server1] = [await caOf('shard-sample-client-ca'), await caOf('shard-sample-server-ca')];
+    const first = await read();
+    expect(signedBy(first.cert, client1)).toBe(true);
+    expect(first.trusted).toContain(server1.fingerprint256);
+
+    await client.delete(Secrets, ns, 'shard-sample-client-ca');
+    await client.delete(Secrets, ns, 'shard-sample-server-ca');
+    const [client2, server2] = await eventually('new CAs', async () => {
+      try {
+        const cas = [await caOf('shard-sample-client-ca'), await caOf('shard-sample-server-ca')] as const;
+        return cas[0].fingerprint256 !== client1.fingerprint256 && cas[1].fingerprint256 !== server1.fingerprint256 ? cas : undefined;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    }, 30_000);
+    const after = await eventually('kubeconfig follows the new CAs', async () => {
+      const now = await read();
+      return signedBy(now.cert, client2) && now.trusted.includes(server2.fingerprint256) ? now : undefined;
+    }, 60_000);
+    expect(after.trusted).not.toContain(server1.fingerprint256);
   });
 });
