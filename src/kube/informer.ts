@@ -68,7 +68,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private stopped = false;
   private stopCtl = new AbortController();
   private readonly log: Logger;
-  /** Last time anything arrived from the server (list or watch line); read by health checks. */
+  /** Last time anything arrived from the server (a list, a watch it accepted, a watch line). */
   lastActivity = 0;
   lastError: string | undefined;
 
@@ -187,7 +187,10 @@ export class Informer<T extends KubeObject = KubeObject> {
         // 403s of an authorizer still warming up after a restart) must not leave the next error
         // with their doubled backoff, which an informer whose watch is idle would otherwise keep
         // from one outage to the next (seen: 30 s after a restart, in the API-faults chaos test).
-        const delivered = await this.watch(signal, () => (failures = 0));
+        const delivered = await this.watch(signal, () => {
+          failures = 0;
+          this.lastActivity = Date.now();
+        });
         if (delivered) failures = 0;
       } catch (err) {
         if (this.stopped) break;
