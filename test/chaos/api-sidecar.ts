@@ -130,6 +130,24 @@ export class SyncUnderFaults {
     }
   }
 
+  /**
+   * Changes `n` sources at once (the driver's writes aside), so that the sidecar is writing
+   * replicas when the fault that follows hits: its writes fail mid-flight and the local cluster is
+   * marked Unreachable, which a quiet sidecar never sees.
+   */
+  async burst(n: number): Promise<void> {
+    const names = [...this.names].sort(() => this.random() - 0.5).slice(0, n);
+    await Promise.all(
+      names.map(([name, kind]) => {
+        const v = String(Math.floor(this.random() * 1e6));
+        return this.admin.patch(resource(kind), SYNC_SRC, name, { data: { v: kind === 'Secret' ? b64(v) : v } }, 'merge').then(
+          () => void this.ops.update++,
+          () => void this.ops.failed++,
+        );
+      }),
+    );
+  }
+
   /** Lets the driver change sources (between faults and through them). */
   resume(): void {
     this.paused = false;
@@ -148,7 +166,8 @@ export class SyncUnderFaults {
    */
   async etcdVictims(): Promise<Array<{ key: string; what: string; deleted(): void }>> {
     const out: Array<{ key: string; what: string; deleted(): void }> = [];
-    const secrets = [...this.names].filter(([name, kind]) => kind === 'Secret' && name !== 's-0').map(([name]) => name);
+    const listed = await this.admin.list(Secrets, { namespace: SYNC_SRC, labelSelector: `${SOURCE_LABEL}=true` });
+    const secrets = listed.items.map((o) => o.metadata.name ?? '').filter((name) => name !== 's-0');
     const victim = secrets[Math.floor(this.random() * secrets.length)];
     if (victim) {
       out.push({

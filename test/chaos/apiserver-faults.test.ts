@@ -49,6 +49,8 @@ const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
 type Fault = 'restart' | 'compaction' | 'throttle' | 'outage';
 const GOAL_MS = 5000;
 const OUTAGE_MS = 30_000;
+/** Sources changed at once right before the server goes away, so the sidecar is mid-write. */
+const BURST = 12;
 // Every API server flag that makes it answer 429: APF off (it would queue instead), and limits
 // so low that a handful of parallel requests exceed them. system:masters is exempt from these
 // limits, which is why the operator and the load run as ordinary users.
@@ -270,10 +272,12 @@ describe('API server faults during convergence', () => {
     let etcdDeleted: string[] | undefined;
     switch (fault) {
       case 'restart':
+        await sync.burst(BURST);
         await cp.restartApiServer();
         back = Date.now();
         break;
       case 'outage':
+        await sync.burst(BURST);
         await cp.stopApiServer();
         await sleep(OUTAGE_MS);
         await cp.startApiServer();
@@ -286,6 +290,7 @@ describe('API server faults during convergence', () => {
         await eventually(`${victim} written`, () => admin.get(Secrets, ns, victim).then(() => true), 60_000);
         // The sidecar's: a source and a replica, deleted in etcd too.
         const syncVictims = await sync.etcdVictims();
+        await sync.burst(BURST);
         await cp.stopApiServer();
         const del = (await cp.etcdRequest('/v3/kv/deleterange', { key: b64(`/registry/secrets/${ns}/${victim}`) })) as { deleted?: string };
         expect(del.deleted, `${victim} deleted in etcd`).toBe('1');
