@@ -355,7 +355,7 @@ describe('API server faults during convergence', () => {
     const round: Round = { fault, faultMs: back - started, recoveryMs: ms(op), syncRecoveryMs: ms(sy), throttled429, etcdDeleted };
     assertSameProcess();
     console.log(
-      `[api-faults] ${tag} ${fault}: fault ${round.faultMs} ms, recovery operator ${round.recoveryMs} ms sidecar ${round.syncRecoveryMs} ms${throttled429 ? `, 429s load ${throttled429.load} operator ${throttled429.operator} sidecar ${throttled429.sidecar}` : ''}${etcdDeleted ? `, deleted in etcd: ${etcdDeleted.join(', ')}` : ''}`,
+      `[api-faults] ${tag} ${fault}: back at ${new Date(back).toISOString()} (for the logs), fault ${round.faultMs} ms, recovery operator ${round.recoveryMs} ms sidecar ${round.syncRecoveryMs} ms${throttled429 ? `, 429s load ${throttled429.load} operator ${throttled429.operator} sidecar ${throttled429.sidecar}` : ''}${etcdDeleted ? `, deleted in etcd: ${etcdDeleted.join(', ')}` : ''}`,
     );
     return round;
   }
