@@ -53,10 +53,6 @@ export class SyncUnderFaults {
     private readonly random: () => number,
   ) {}
 
-  get outputs(): string[] {
-    return this.runner.outputs;
-  }
-
   get port(): number {
     return this.proc.port;
   }
