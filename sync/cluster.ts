@@ -268,10 +268,11 @@ export class ClusterConnection {
     if (this.probing) return;
     this.probing = true;
     try {
-      for (let attempt = 0; !this.stopCtl.signal.aborted; attempt++) {
+      for (let attempt = 0, last = Date.now(); !this.stopCtl.signal.aborted; attempt++) {
         const delay = Math.min(this.opts.probeMaxMs, this.opts.probeMinMs * 2 ** attempt) * (0.8 + Math.random() * 0.4);
-        await sleep(delay, this.stopCtl.signal);
+        await this.untilHeardFrom(last, delay);
         if (this.stopCtl.signal.aborted) return;
+        last = Date.now();
         try {
           await this.client.request({ method: 'GET', path: '/version', verb: 'get', timeoutMs: 5_000, signal: this.stopCtl.signal });
         } catch (err) {
@@ -294,6 +295,22 @@ export class ClusterConnection {
       }
     } finally {
       this.probing = false;
+    }
+  }
+
+  /**
+   * Waits `ms`, or less if one of this cluster's informers hears from its server after `since` (a
+   * list, or a watch the server accepted). The informers retry about once a second while a server
+   * is away, so a server back after an outage is probed at once instead of after a backoff that
+   * grew all through the outage (seen: the local cluster Unreachable for 16–30 s after a 30 s
+   * API server outage). A dead cluster's informers hear nothing, so it keeps the backoff.
+   */
+  private async untilHeardFrom(since: number, ms: number): Promise<void> {
+    const informers = [this.namespaces, ...SYNC_KINDS.map((k) => this.replicas[k])].filter((i): i is Informer => i instanceof Informer);
+    const deadline = Date.now() + ms;
+    while (!this.stopCtl.signal.aborted && Date.now() < deadline) {
+      if (informers.some((i) => i.lastActivity > since)) return;
+      await sleep(Math.min(200, deadline - Date.now()), this.stopCtl.signal);
     }
   }
 

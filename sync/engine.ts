@@ -6,7 +6,7 @@
 // cluster; this is also how garbage is found after a restart, since replicas are watched by their
 // ownership label), or a namespace's consent changed (every source on that cluster).
 import { Controller, type ReconcileResult } from '../src/kube/controller.js';
-import { ApiError, describeError, isAlreadyExists, isInvalid, isNotFound } from '../src/kube/errors.js';
+import { ApiError, describeError, isAlreadyExists, isInvalid, isNotFound, isUnavailable } from '../src/kube/errors.js';
 import type { EventRecorder } from '../src/kube/events.js';
 import type { KubeClient } from '../src/kube/client.js';
 import type { Logger } from '../src/kube/log.js';
@@ -226,6 +226,9 @@ export class SyncEngine {
     const written = new Map<string, string>();
     let unreachable = false;
     const errors: string[] = [];
+    /** A failure every failed operation shares because the server is overloaded (429) or away. */
+    let unavailable: ApiError | undefined;
+    let allUnavailable = true;
     const writer = this.writers.get(conn.name);
     if (!writer) return;
     const since = conn.pendingSince.get(key) ?? Date.now();
@@ -247,6 +250,8 @@ export class SyncEngine {
         }
         const msg = describeError(err);
         errors.push(`${action.op} ${conn.name}/${action.namespace}: ${msg}`);
+        if (err instanceof ApiError && isUnavailable(err)) unavailable ??= err;
+        else allUnavailable = false;
         syncErrors.inc({ cluster: conn.name, reason: err instanceof ApiError ? err.reason : 'Error' });
         if (action.op !== 'delete') results.push({ namespace: action.namespace, state: 'Error', message: `${action.op} failed: ${msg}` });
         else results.push({ namespace: action.namespace, state: 'Error', message: `could not remove the replica: ${msg}` });
@@ -281,7 +286,13 @@ export class SyncEngine {
       conn.park(key);
       return;
     }
-    if (errors.length > 0) throw new Error(`${errors.length} of ${plan.actions.length} operations failed; first: ${errors[0]}`);
+    if (errors.length > 0) {
+      const summary = `${errors.length} of ${plan.actions.length} operations failed; first: ${errors[0]}`;
+      // Kept recognisable as unavailability, so the queue retries at its steady pace instead of a
+      // backoff that grows for as long as the server throttles (up to a minute after it stops).
+      if (allUnavailable && unavailable) throw new ApiError(unavailable.code, unavailable.reason, summary, unavailable.retryAfterSeconds);
+      throw new Error(summary);
+    }
     conn.pendingSince.delete(key);
     lastSuccess.set({ cluster: conn.name }, Date.now() / 1000);
     if (conflictNow.size > 0) return { requeueAfterMs: this.opts.conflictRecheckMs };

@@ -68,7 +68,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private stopped = false;
   private stopCtl = new AbortController();
   private readonly log: Logger;
-  /** Last time anything arrived from the server (list or watch line); read by health checks. */
+  /** Last time anything arrived from the server (a list, a watch it accepted, a watch line). */
   lastActivity = 0;
   lastError: string | undefined;
 
@@ -176,6 +176,7 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let wasUnavailable = false;
     const minBackoff = this.opts.minBackoffMs ?? 500;
     const maxBackoff = this.opts.maxBackoffMs ?? 30_000;
     while (!this.stopped) {
@@ -187,7 +188,10 @@ export class Informer<T extends KubeObject = KubeObject> {
         // 403s of an authorizer still warming up after a restart) must not leave the next error
         // with their doubled backoff, which an informer whose watch is idle would otherwise keep
         // from one outage to the next (seen: 30 s after a restart, in the API-faults chaos test).
-        const delivered = await this.watch(signal, () => (failures = 0));
+        const delivered = await this.watch(signal, () => {
+          failures = 0;
+          this.lastActivity = Date.now();
+        });
         if (delivered) failures = 0;
       } catch (err) {
         if (this.stopped) break;
@@ -206,7 +210,13 @@ export class Informer<T extends KubeObject = KubeObject> {
         // A server that is away (restart, outage, overload) is tried again at a steady pace, not
         // with the backoff that grows while it stays away: the watch resumes within about a second
         // of the server being back. Other errors (forbidden, bad selector) back off as before.
-        const cap = isUnavailable(err) ? Math.min(UNAVAILABLE_RETRY_MS, maxBackoff) : maxBackoff;
+        const unavailable = isUnavailable(err);
+        // A server that answers again starts a fresh count: the failures of its absence say nothing
+        // about its first answers (the 403s of an authorizer still filling its cache after a
+        // restart), which otherwise met a 2–5 s backoff in the API-faults chaos test.
+        if (wasUnavailable && !unavailable) failures = 0;
+        wasUnavailable = unavailable;
+        const cap = unavailable ? Math.min(UNAVAILABLE_RETRY_MS, maxBackoff) : maxBackoff;
         if (minBackoff * 2 ** (failures - 1) < cap) failures++;
         const delay = Math.min(cap, minBackoff * 2 ** Math.max(0, failures - 1)) * (0.5 + Math.random());
         informerRestarts.inc({ resource: this.resource.plural, reason: 'error' });

@@ -11,7 +11,11 @@
 // Before each fault the test changes the topology (a new Kubeconfig, a new Shard replica count);
 // after it, everything must converge (Deployments, Secrets, Kubeconfig Secrets, conditions), the
 // changes must have landed, and the operator must be the same process (same pid, never exited).
-// Recovery = from the API being back (readyz) to converged; recorded, never asserted as a time.
+// The sync sidecar runs beside it on the same control plane (api-sidecar.ts): sources replicated
+// into three namespaces, changed steadily through every fault; after each fault its replicas must
+// match the sources, nothing foreign touched, and it too must be the same process.
+// Recovery = from the API being back (readyz) to converged, for each process (both are measured
+// at once, with the source changes paused); recorded, never asserted as a time.
 // No kube-controller-manager or kubelet runs here: the convergence check stands in for them by
 // marking each Deployment's current generation available.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,6 +34,7 @@ import { repoRoot } from '../../local/binaries.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { builtInPkiRootShard, fixture, markDeploymentAvailable } from '../integration/fixtures.js';
 import { eventually } from '../integration/helpers.js';
+import { SYNC_DESTS, SYNC_NS, SYNC_SRC, SyncUnderFaults } from './api-sidecar.js';
 import { collectClusterTexts, collectPrivateKeys, findLeaks } from './leak-scan.js';
 import { seededRandom } from './seed.js';
 
@@ -44,6 +49,8 @@ const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
 type Fault = 'restart' | 'compaction' | 'throttle' | 'outage';
 const GOAL_MS = 5000;
 const OUTAGE_MS = 30_000;
+/** Sources changed at once right before the server goes away, so the sidecar is mid-write. */
+const BURST = 12;
 // Every API server flag that makes it answer 429: APF off (it would queue instead), and limits
 // so low that a handful of parallel requests exceed them. system:masters is exempt from these
 // limits, which is why the operator and the load run as ordinary users.
@@ -56,7 +63,9 @@ interface Round {
   fault: Fault;
   faultMs: number;
   recoveryMs: number;
-  throttled429?: { load: number; operator: number };
+  syncRecoveryMs: number;
+  throttled429?: { load: number; operator: number; sidecar: number };
+  etcdDeleted?: string[];
 }
 
 function percentile(xs: number[], p: number): number {
@@ -76,6 +85,7 @@ describe('API server faults during convergence', () => {
   let shardReplicas = DEFAULT_SHARD_REPLICAS;
   const rounds: Round[] = [];
   const random = seededRandom(SEED);
+  let sync: SyncUnderFaults;
 
   const kubeconfig = (name: string): KubeObject => {
     const kc = fixture('operator.kcp.io_v1alpha1_kubeconfig_rootshard.yaml', ns);
@@ -130,13 +140,13 @@ describe('API server faults during convergence', () => {
     return out;
   }
 
-  async function converged(what: string, timeoutMs = 120_000): Promise<void> {
+  async function converged(what: string, timeoutMs = 120_000, left: () => Promise<string[]> = missing): Promise<void> {
     let last: string[] = [];
     try {
       await eventually(
         what,
         async () => {
-          last = await missing();
+          last = await left();
           return last.length === 0;
         },
         timeoutMs,
@@ -150,11 +160,15 @@ describe('API server faults during convergence', () => {
     expect(operatorExit, 'the operator exited').toBeUndefined();
     expect(operator.pid).toBe(operatorPid);
     expect(operator.exitCode).toBeNull();
+    expect(sync.processChanged()).toBeUndefined();
   }
 
   async function operator429s(): Promise<number> {
     const line = operatorOut.join('').split('\n').find((l) => l.includes('serving /healthz'));
-    const port = line ? (JSON.parse(line) as { port: number }).port : undefined;
+    return count429s(line ? (JSON.parse(line) as { port: number }).port : undefined);
+  }
+
+  async function count429s(port: number | undefined): Promise<number> {
     if (!port) return NaN;
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return text
@@ -199,13 +213,18 @@ describe('API server faults during convergence', () => {
       await admin.create(Kubeconfigs, kubeconfig(`kc-initial-${i}`));
       kubeconfigs.push(`kc-initial-${i}`);
     }
+    sync = new SyncUnderFaults(cp, admin, seededRandom(SEED + 1));
+    await sync.start();
   });
 
   afterAll(async () => {
     // Kept for a look after a failure (the run's keys die with the control plane).
     const logFile = path.join(os.tmpdir(), `api-faults-operator-${SEED}.log`);
     await writeFile(logFile, operatorOut.join('')).catch(() => undefined);
-    console.log(`[api-faults] operator log: ${logFile}`);
+    const syncLog = path.join(os.tmpdir(), `api-faults-sidecar-${SEED}.log`);
+    await writeFile(syncLog, (sync ? sync.texts() : []).map((t) => t.text).join('')).catch(() => undefined);
+    console.log(`[api-faults] operator log: ${logFile}, sidecar log: ${syncLog}`);
+    if (sync) await sync.stop();
     if (operator && operator.exitCode === null) {
       operator.kill('SIGTERM');
       await Promise.race([new Promise((r) => operator.once('exit', r)), sleep(10_000)]);
@@ -244,16 +263,20 @@ describe('API server faults during convergence', () => {
   }
 
   async function runFault(fault: Fault, tag: string): Promise<Round> {
+    sync.resume();
     await change(tag);
     const started = Date.now();
     let back: number;
     let throttled429: Round['throttled429'];
+    let etcdDeleted: string[] | undefined;
     switch (fault) {
       case 'restart':
+        await sync.burst(BURST);
         await cp.restartApiServer();
         back = Date.now();
         break;
       case 'outage':
+        await sync.burst(BURST);
         await cp.stopApiServer();
         await sleep(OUTAGE_MS);
         await cp.startApiServer();
@@ -264,9 +287,19 @@ describe('API server faults during convergence', () => {
         // away, delete that Secret in etcd and compact: the operator's next watch is 410 Gone.
         const victim = `${kubeconfigs[kubeconfigs.length - 1]}-kubeconfig`;
         await eventually(`${victim} written`, () => admin.get(Secrets, ns, victim).then(() => true), 60_000);
+        // The sidecar's: a source and a replica, deleted in etcd too.
+        const syncVictims = await sync.etcdVictims();
+        await sync.burst(BURST);
         await cp.stopApiServer();
         const del = (await cp.etcdRequest('/v3/kv/deleterange', { key: b64(`/registry/secrets/${ns}/${victim}`) })) as { deleted?: string };
         expect(del.deleted, `${victim} deleted in etcd`).toBe('1');
+        etcdDeleted = [];
+        for (const v of syncVictims) {
+          const d = (await cp.etcdRequest('/v3/kv/deleterange', { key: b64(v.key) })) as { deleted?: string };
+          if (d.deleted !== '1') continue; // the driver deleted it a moment before
+          v.deleted();
+          etcdDeleted.push(v.what);
+        }
         let rev = '0';
         for (let i = 0; i < 5; i++) {
           const put = (await cp.etcdRequest('/v3/kv/put', { key: b64(`/chaos/${tag}/${i}`), value: b64('x') })) as { header: { revision: string } };
@@ -282,15 +315,20 @@ describe('API server faults during convergence', () => {
         await cp.restartApiServer();
         const load = await startLoad(24);
         const before = await operator429s();
+        const syncBefore = await count429s(sync.port);
         try {
           await eventually('the load gets 429s', () => load.count() > 0, 60_000);
-          // The change lands while the server is throttling everyone but system:masters.
+          // The change lands while the server is throttling everyone but system:masters (the
+          // test's own client, and so the sidecar's driver, are among those).
           await change(`${tag}-throttled`);
           back = Date.now();
           await converged(`converged under throttling (${tag})`);
+          await sync.pause();
+          await converged(`sidecar converged under throttling (${tag})`, 120_000, () => sync.missing());
+          sync.resume();
         } finally {
           const n = await load.stop();
-          throttled429 = { load: n, operator: (await operator429s()) - before };
+          throttled429 = { load: n, operator: (await operator429s()) - before, sidecar: (await count429s(sync.port)) - syncBefore };
           cp.apiServerArgs = [];
           await cp.restartApiServer();
         }
@@ -299,16 +337,32 @@ describe('API server faults during convergence', () => {
         break;
       }
     }
-    await converged(`converged after ${fault} (${tag})`);
-    const round: Round = { fault, faultMs: back - started, recoveryMs: Date.now() - back, throttled429 };
+    // Both processes measured at once, from the same instant, against a fixed target: the
+    // sidecar's sources stop changing while it catches up.
+    await sync.pause();
+    const timed = async (what: string, left?: () => Promise<string[]>) => {
+      await converged(what, 120_000, left);
+      return Date.now() - back;
+    };
+    const [op, sy] = await Promise.allSettled([
+      timed(`operator converged after ${fault} (${tag})`),
+      timed(`sidecar converged after ${fault} (${tag})`, () => sync.missing()),
+    ]);
+    const failed = [op, sy].flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+    if (failed.length > 0) throw new Error(failed.join('\n'));
+    const ms = (r: PromiseSettledResult<number>) => (r.status === 'fulfilled' ? r.value : NaN);
+    const round: Round = { fault, faultMs: back - started, recoveryMs: ms(op), syncRecoveryMs: ms(sy), throttled429, etcdDeleted };
     assertSameProcess();
-    console.log(`[api-faults] ${tag} ${fault}: fault ${round.faultMs} ms, recovery ${round.recoveryMs} ms${throttled429 ? `, 429s load ${throttled429.load} operator ${throttled429.operator}` : ''}`);
+    console.log(
+      `[api-faults] ${tag} ${fault}: back at ${new Date(back).toISOString()} (for the logs), fault ${round.faultMs} ms, recovery operator ${round.recoveryMs} ms sidecar ${round.syncRecoveryMs} ms${throttled429 ? `, 429s load ${throttled429.load} operator ${throttled429.operator} sidecar ${throttled429.sidecar}` : ''}${etcdDeleted ? `, deleted in etcd: ${etcdDeleted.join(', ')}` : ''}`,
+    );
     return round;
   }
 
-  it('converges after restarts, 410 Gone, 429 throttling and a 30 s outage, in one process, losing nothing', async () => {
+  it('operator and sidecar converge after restarts, 410 Gone, 429 throttling and a 30 s outage, each in one process, losing nothing', async () => {
     console.log(`[api-faults] seed ${SEED} (CHAOS_SEED overrides)`);
     await converged('initial convergence', 90_000);
+    await converged('sidecar initial convergence', 90_000, () => sync.missing());
     assertSameProcess();
 
     const faults: Fault[] = ['restart', 'restart', 'restart', 'compaction', 'compaction', 'throttle'];
@@ -319,26 +373,48 @@ describe('API server faults during convergence', () => {
     faults.push('outage');
     for (const [i, f] of faults.entries()) rounds.push(await runFault(f, `r${i}`));
 
-    // Nothing lost: every Kubeconfig made around a fault has its Secret, the Shard its replicas.
+    // Nothing lost: every Kubeconfig made around a fault has its Secret, the Shard its replicas;
+    // every source its replicas, and nothing foreign touched by the sidecar.
     expect(await missing()).toEqual([]);
+    await sync.pause();
+    expect(await sync.missing()).toEqual([]);
+    expect(await sync.touched(), 'foreign objects the sidecar changed').toEqual([]);
+    console.log(`[api-faults] sidecar: source ops ${JSON.stringify(sync.ops)}, ${sync.sourceCount()} sources`);
     const throttle = rounds.find((r) => r.fault === 'throttle');
     expect(throttle?.throttled429?.load, 'the throttled server answered 429').toBeGreaterThan(0);
 
     // Leak scan: the operator's whole output, Events and statuses, against every key of the run.
-    const keys = await collectPrivateKeys(admin, [ns, 'default']);
-    const texts = [{ source: 'operator log', text: operatorOut.join('') }, ...(await collectClusterTexts(admin, [ns, 'default']))];
+    const keys = await collectPrivateKeys(admin, [ns, 'default', SYNC_SRC]);
+    const texts = [
+      { source: 'operator log', text: operatorOut.join('') },
+      ...sync.texts(),
+      ...(await collectClusterTexts(admin, [ns, 'default', SYNC_NS, SYNC_SRC, ...SYNC_DESTS])),
+    ];
     const leaks = findLeaks(texts, keys);
     console.log(`[api-faults] leak scan: ${texts.length} texts, ${keys.length} private keys, ${leaks.length} leaks`);
     expect(leaks).toEqual([]);
     expect(keys.length).toBeGreaterThan(5);
 
     const rec = rounds.map((r) => r.recoveryMs);
+    const syncRec = rounds.map((r) => r.syncRecoveryMs);
+    const byFault = (pick: (r: Round) => number) =>
+      Object.fromEntries(
+        [...new Set(rounds.map((r) => r.fault))].map((f) => {
+          const xs = rounds.filter((r) => r.fault === f).map(pick);
+          return [f, { n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...xs) }];
+        }),
+      );
     const summary = {
       seed: SEED,
       rounds,
       recoveryP50Ms: percentile(rec, 50),
       recoveryP99Ms: percentile(rec, 99),
       withinGoal: rounds.filter((r) => r.recoveryMs <= GOAL_MS).length,
+      syncRecoveryP50Ms: percentile(syncRec, 50),
+      syncRecoveryP99Ms: percentile(syncRec, 99),
+      syncWithinGoal: rounds.filter((r) => r.syncRecoveryMs <= GOAL_MS).length,
+      byFault: { operator: byFault((r) => r.recoveryMs), sidecar: byFault((r) => r.syncRecoveryMs) },
+      syncOps: sync.ops,
       leaks: leaks.length,
       textsScanned: texts.length,
       keysScanned: keys.length,
