@@ -41,3 +41,13 @@ export function rssOf(pid: number): { rss: number; hwm: number } {
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) / 1024;
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
+
+/**
+ * CPU a process used so far, user + system, in seconds (/proc/PID/stat fields 14 and 15, in the
+ * kernel's USER_HZ of 100 ticks per second): what a profile's "busy" says, without a profiler.
+ */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}

@@ -18,6 +18,7 @@
 //   idleSeconds=30 profile=<dir> (CPU profile and a heap snapshot into dir) src=<dir> (build the
 //   sidecar from another source tree, e.g. an older commit's, for before/after) dist=<dir> (an
 //   existing build of it, e.g. from `tsc -p tsconfig.build.json --outDir dir`: skips the build) label=<text>
+//   node=<flags> (Node/V8 flags for the sidecar process, e.g. node=--max-semi-space-size=2)
 //   out=test/bench/results/sync-scale.md (appends a section; out= with no value appends nothing)
 // Run it under the shared lock: flock /work/.heavy.lock npx tsx test/bench/sync-scale.bench.ts ...
 import { execFileSync, spawn } from 'node:child_process';
@@ -33,7 +34,7 @@ import { ORIGIN_CLUSTER_LABEL, SOURCE_LABEL, STATUS_ANNOTATION } from '../../syn
 import { repoRoot } from '../../local/binaries.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { freePort } from '../../local/ports.js';
-import { machineFacts, rssOf, stats } from './machine.js';
+import { cpuSecondsOf, machineFacts, rssOf, stats } from './machine.js';
 import { acceptingNamespace, b64, localIdentity, registration, remoteIdentity, secretSource } from './sync-fixtures.js';
 
 const arg = Object.fromEntries(process.argv.slice(2).map((a) => [a.split('=')[0], a.slice(a.indexOf('=') + 1)])) as Record<string, string | undefined>;
@@ -203,7 +204,8 @@ try {
   const flags = [`--kubeconfig=${kubeconfig}`, `--namespace=${SYNC_NS}`, '--cluster-name=hub', `--health-probe-bind-address=127.0.0.1:${port}`, '--log-level=warn'];
   if (QPS) flags.push(`--cluster-qps=${QPS}`);
   if (BURST) flags.push(`--cluster-burst=${BURST}`);
-  const nodeFlags: string[] = [];
+  // node= passes V8/Node flags to the sidecar (space-separated), e.g. node=--max-semi-space-size=2.
+  const nodeFlags: string[] = (arg.node ?? '').split(' ').filter(Boolean);
   if (PROFILE) {
     mkdirSync(PROFILE, { recursive: true });
     nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${PROFILE}`, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${PROFILE}`);
@@ -228,6 +230,7 @@ try {
   }
   const probeSamples = await pr.stop();
   const rssConverged = rssOf(pid);
+  const cpuConverged = cpuSecondsOf(pid);
   log(`converged: replicas ${(tReplicas / 1000).toFixed(1)} s, statuses ${(tStatus / 1000).toFixed(1)} s, RSS ${rssConverged.rss.toFixed(0)} MiB`);
   const probeBase = probeSamples.filter(([t]) => t < epochSpawn).map(([, d]) => d);
   const probeBurst = probeSamples.filter(([t]) => t >= epochSpawn && t <= epochSpawn + tReplicas).map(([, d]) => d);
@@ -274,6 +277,7 @@ try {
   await sleep(IDLE_SECONDS * 1000);
   const idleWrites = await writesBy(tIdle);
   const rssIdle = rssOf(pid);
+  const cpuEnd = cpuSecondsOf(pid);
   log(`idle ${IDLE_SECONDS} s: ${idleWrites.total} writes; RSS ${rssIdle.rss.toFixed(0)} MiB, peak ${rssIdle.hwm.toFixed(0)} MiB`);
 
   if (PROFILE) {
@@ -342,6 +346,7 @@ try {
     `| churn: lag to all ${perSource} replicas p50 / p99 / max | ${f1(al.p50)} / ${f1(al.p99)} / ${f1(al.max)} ms (${allLag.length} of ${nUpdates} complete) |`,
     `| writes during churn (floor ≤ ${nUpdates * perSource + nUpdates}) | ${churnWrites.total} (${fmtBy(churnWrites.by)}) |`,
     `| writes in ${IDLE_SECONDS} s idle | ${idleWrites.total} |`,
+    `| sidecar CPU, user + system (/proc): spawn → converged / → end of idle | ${cpuConverged.toFixed(1)} / ${cpuEnd.toFixed(1)} s |`,
     `| RSS converged / after churn / after idle / peak | ${rssConverged.rss.toFixed(0)} / ${rssChurn.rss.toFixed(0)} / ${rssIdle.rss.toFixed(0)} / ${rssIdle.hwm.toFixed(0)} MiB |`,
     '',
   ].join('\n');

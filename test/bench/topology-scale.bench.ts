@@ -28,7 +28,7 @@ import { CERTIFICATE_TEMPLATE_KEYS } from '../../src/api/certificates.js';
 import { repoRoot } from '../../local/binaries.js';
 import { startControlPlane } from '../../local/control-plane.js';
 import { freePort } from '../../local/ports.js';
-import { machineFacts, stats } from './machine.js';
+import { cpuSecondsOf, machineFacts, stats } from './machine.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -103,13 +103,7 @@ async function metrics(op: Operator): Promise<Map<string, number>> {
 }
 const sum = (m: Map<string, number>, prefix: string) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
 const rssMiB = (op: Operator) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${op.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-// CPU the operator process used so far (user + system, /proc/PID/stat fields 14 and 15, in the
-// kernel's USER_HZ of 100 ticks per second): what a profile's "busy" says, without a profiler.
-const cpuSeconds = (op: Operator) => {
-  const stat = readFileSync(`/proc/${op.proc.pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
+const cpuSeconds = (op: Operator) => cpuSecondsOf(op.proc.pid!);
 const stop = async (op: Operator) => {
   op.proc.kill('SIGTERM');
   await op.exited;
