@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the third-party test binaries (etcd, kube-apiserver, kubectl, kcp, kcp-front-proxy,
 # cache-server, virtual-workspaces, helm) from the Go module proxy, through wrapper modules generated here at build time.
-# No third-party source is committed. Idempotent: a binary already in the cache costs nothing.
+# The one module the proxy refuses is committed unmodified under third_party/. Idempotent: a binary already in the cache costs nothing.
 # Safe to interrupt: each build runs in a scratch directory and is moved into place atomically.
 #
 #   hack/build-binaries.sh [etcd|kubernetes|kcp|helm ...]   (default: all)
@@ -116,7 +116,7 @@ build_kubernetes() {
 #   KCP_SOURCE_DIR=<dir>  a kcp checkout (at $KCP_VERSION): built with its own go.mod
 #   the Go module proxy   through a wrapper module; a kcp-dev staging module the proxy refuses
 #                         is taken from $KCP_THIRD_PARTY_DIR/kcp-dev/<module>-$KCP_VERSION
-#                         (default: ../shared/third_party beside this checkout, when it exists)
+#                         (default: this repository's third_party/)
 # virtual-workspaces is kcp's standalone virtual-workspace server (the kcp image's
 # /virtual-workspaces, run by a VirtualWorkspace). A cache dir from before it was added lacks it
 # and so counts as incomplete: the next run builds the set again.
@@ -166,7 +166,7 @@ build_kcp_from_source() {
 # Reads replace lines on stdin; each kcp-dev staging module the proxy refuses is pointed at its
 # copy under KCP_THIRD_PARTY_DIR when there is one. Other lines pass unchanged.
 kcp_local_staging() {
-  local line from to ver dir tp=${KCP_THIRD_PARTY_DIR:-$here/../../shared/third_party}
+  local line from to ver dir tp=${KCP_THIRD_PARTY_DIR:-$here/../third_party}
   while IFS= read -r line; do
     [[ -z "$line" ]] && continue
     read -r from _ to ver <<<"$line"
