@@ -16,7 +16,7 @@
 //     [--profile=DIR] [--no-restart] [--no-build] [--entry=PATH/dist/src/main.js] [--label=TEXT] [--keep-audit=FILE] [--dry-run]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { load } from 'js-yaml';
@@ -28,7 +28,7 @@ import { CERTIFICATE_TEMPLATE_KEYS } from '../../src/api/certificates.js';
 import { repoRoot } from '../../local/binaries.js';
 import { startControlPlane } from '../../local/control-plane.js';
 import { freePort } from '../../local/ports.js';
-import { cpuSecondsOf, machineFacts, stats } from './machine.js';
+import { cpuSecondsOf, machineFacts, rssOf, stats } from './machine.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -102,7 +102,7 @@ async function metrics(op: Operator): Promise<Map<string, number>> {
   return m;
 }
 const sum = (m: Map<string, number>, prefix: string) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
-const rssMiB = (op: Operator) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${op.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rssMiB = (op: Operator) => rssOf(op.proc.pid!).rss;
 const cpuSeconds = (op: Operator) => cpuSecondsOf(op.proc.pid!);
 const stop = async (op: Operator) => {
   op.proc.kill('SIGTERM');
