@@ -169,6 +169,12 @@ describe('sync sidecar: SIGKILL x50 across three clusters', () => {
     };
     const final = await runner.spawn();
     const t1 = Date.now();
+    // The last life must be the one that converges (the lives before it may have finished the work
+    // already) and must have its signal handlers in place before the SIGTERM below: a SIGTERM while
+    // it is still loading its modules ends it by the default action, with no exit code.
+    const finalOut = runner.outputs.length - 1;
+    await eventually('the last sidecar life started its engine', () => runner.outputs[finalOut]?.includes('sync sidecar started') || final.child.exitCode !== null, 60_000);
+    expect(final.child.exitCode, `the last sidecar life exited by itself:\n${runner.outputs[finalOut]}`).toBeNull();
     let last = new Map<string, string>();
     try {
       await eventually(
