@@ -51,8 +51,10 @@ const FP = 'frontproxy-sample';
 const DEPLOYMENTS = ['shard-sample-kcp', 'secondary-shard-shard-kcp', 'frontproxy-sample-front-proxy', 'cacheserver-sample-cache-server'];
 const FP_DEPLOYMENT = 'frontproxy-sample-front-proxy';
 const KUBECONFIG_SECRET = 'sample-kubeconfig';
+/** A Kubeconfig with `authorization`: bindings inside kcp, removed on delete behind a finalizer. */
+const AUTHZ = 'kubeconfig-authz';
 
-type Extra = 'federation' | 'scaleDown' | 'certManager';
+type Extra = 'federation' | 'scaleDown' | 'certManager' | 'authorization';
 type Cond = { type: string; status: string; reason?: string };
 
 /** A 403 the API server answered, as the operator logs it (JSON-escaped quotes). */
@@ -112,6 +114,17 @@ const CASES: Case[] = [
     reports: [Shards, SHARD],
     broken: async ({ admin, ns }) =>
       !!(await get(admin, Deployments, ns, 'shard-sample-kcp')) && !(await get(admin, Deployments, ns, 'secondary-shard-shard-kcp')) && !(await get(admin, Shards, ns, SHARD))?.metadata.finalizers?.length,
+  },
+  {
+    // The rule's other half alone: the Shard keeps its finalizer, the Kubeconfig gets none. Without
+    // it, deleting the Kubeconfig would leave its ClusterRoleBindings inside kcp, so nothing is
+    // provisioned before it is in place.
+    name: 'kubeconfigs patch (verb): a Kubeconfig with authorization gets no cleanup finalizer (the Shard still gets its own)',
+    remove: { group: 'operator.kcp.io', resource: 'kubeconfigs', verb: 'patch' },
+    extras: ['authorization'],
+    says: forbidden('patch', 'kubeconfigs'),
+    reports: [Kubeconfigs, AUTHZ],
+    broken: async ({ admin, ns }) => !!(await get(admin, Shards, ns, SHARD))?.metadata.finalizers?.length && !(await get(admin, Kubeconfigs, ns, AUTHZ))?.metadata.finalizers?.length,
   },
   {
     name: 'secrets read/write: its Secret cache never fills, so nothing is reconciled',
@@ -225,7 +238,7 @@ const CASES: Case[] = [
 ];
 
 /** Every extra scenario at once: the full-rules run proves each of them works. */
-const ALL_EXTRAS: Extra[] = ['federation', 'scaleDown', 'certManager'];
+const ALL_EXTRAS: Extra[] = ['federation', 'scaleDown', 'certManager', 'authorization'];
 
 function topology(ns: string): Array<[ResourceType, KubeObject]> {
   const fp = fixture('operator.kcp.io_v1alpha1_frontproxy.yaml', ns);
@@ -250,6 +263,12 @@ const rootShard = (ns: string, name: string, spec: Record<string, unknown>): Kub
 async function startExtra({ admin, ns }: Ctx, e: Extra): Promise<void> {
   if (e === 'federation') await admin.create(RootShards, rootShard(ns, 'fed', { federation: { accept: [{ cluster: 'edge', namespace: 'kcp-edge', shard: 'edge-1' }] } }));
   if (e === 'certManager') await admin.create(RootShards, rootShard(ns, 'cm', { certificates: { issuerRef: { name: 'selfsigned', kind: 'Issuer', group: 'cert-manager.io' } } }));
+  if (e === 'authorization') {
+    const kc = fixture('operator.kcp.io_v1alpha1_kubeconfig.yaml', ns);
+    kc.metadata.name = AUTHZ;
+    Object.assign(kc.spec as Record<string, unknown>, { secretRef: { name: `${AUTHZ}-secret` }, authorization: { clusterRoleBindings: { clusterRoles: ['view'] } } });
+    await admin.create(Kubeconfigs, kc);
+  }
 }
 
 /**
@@ -279,6 +298,7 @@ async function allSucceeded({ admin, ns }: Ctx): Promise<true> {
   if (await get(admin, ConfigMaps, ns, 'fed-federation')) throw new Error('join ConfigMap still published');
   if (await get(admin, PodDisruptionBudgets, ns, FP_DEPLOYMENT)) throw new Error('budget still there at one replica');
   if (!(await get(admin, CertManagerCertificates, ns, 'cm-ca'))) throw new Error('no cert-manager Certificate');
+  if (!(await get(admin, Kubeconfigs, ns, AUTHZ))?.metadata.finalizers?.length) throw new Error('no finalizer on the Kubeconfig with authorization');
   return true;
 }
 
