@@ -279,6 +279,8 @@ try {
   const rssIdle = rssOf(pid);
   const cpuEnd = cpuSecondsOf(pid);
   log(`idle ${IDLE_SECONDS} s: ${idleWrites.total} writes; RSS ${rssIdle.rss.toFixed(0)} MiB, peak ${rssIdle.hwm.toFixed(0)} MiB`);
+  const memory = await memoryBreakdown(pid, port);
+  log(`memory after idle: ${memory}`);
 
   if (PROFILE) {
     // The heap snapshot last: writing it blocks the process and costs memory of its own.
@@ -348,6 +350,7 @@ try {
     `| writes in ${IDLE_SECONDS} s idle | ${idleWrites.total} |`,
     `| sidecar CPU, user + system (/proc): spawn → converged / → end of idle | ${cpuConverged.toFixed(1)} / ${cpuEnd.toFixed(1)} s |`,
     `| RSS converged / after churn / after idle / peak | ${rssConverged.rss.toFixed(0)} / ${rssChurn.rss.toFixed(0)} / ${rssIdle.rss.toFixed(0)} / ${rssIdle.hwm.toFixed(0)} MiB |`,
+    `| memory after idle | ${memory} |`,
     '',
   ].join('\n');
   console.log(section);
@@ -367,4 +370,26 @@ try {
   admin.close();
   for (const c of edgeAdmins) c.close();
   await Promise.all([hub.stop(), ...edges.map((e) => e.stop())]);
+}
+
+/**
+ * Where the RSS is after idle: anonymous vs file-backed pages (/proc: the node binary's code is
+ * file-backed), and V8's heap spaces (committed / used) and external memory as the sidecar's own
+ * /metrics reports them (prom-client's default metrics).
+ */
+async function memoryBreakdown(pid: number, port: number): Promise<string> {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+  const metric = (name: string, space?: string) => {
+    const re = new RegExp(`^${name}${space ? `\\{space="${space}"\\}` : ''} (\\S+)$`, 'm');
+    return Number(re.exec(text)?.[1] ?? NaN) / 1024 / 1024;
+  };
+  const spaces = ['new', 'old', 'code', 'large_object', 'new_large_object']
+    .map((sp) => `${sp} ${metric('nodejs_heap_space_size_total_bytes', sp).toFixed(0)}/${metric('nodejs_heap_space_size_used_bytes', sp).toFixed(0)}`)
+    .join(', ');
+  return (
+    `anon ${kb('RssAnon').toFixed(0)} + file ${kb('RssFile').toFixed(0)} MiB; V8 heap committed/used ${metric('nodejs_heap_size_total_bytes').toFixed(0)}/${metric('nodejs_heap_size_used_bytes').toFixed(0)} MiB ` +
+    `(${spaces}); external ${metric('nodejs_external_memory_bytes').toFixed(0)} MiB`
+  );
 }
