@@ -175,9 +175,26 @@ try {
   });
 
   // Churn bookkeeping: value → when its update started and which replicas still lack it.
-  const pending = new Map<string, { t0: number; left: number; first?: number }>();
+  const pending = new Map<string, { t0: number; left: number; first?: number; echo?: number }>();
   const firstLag: number[] = [];
   const allLag: number[] = [];
+  // The floor no replicator can go under: the update itself seen back through a watch on the
+  // source (the benchmark's PATCH plus one watch delivery). A replica needs one more watch
+  // delivery (to the sidecar), its write, and a watch delivery back; the difference per update is
+  // what the sidecar adds.
+  const echoLag: number[] = [];
+  const addedFirst: number[] = [];
+  const addedAll: number[] = [];
+  sourceWatcher.on({
+    update: (o, n) => {
+      const v = decode(n);
+      if (!v || v === decode(o)) return;
+      const p = pending.get(v);
+      if (!p || p.echo !== undefined) return;
+      p.echo = performance.now() - p.t0;
+      echoLag.push(p.echo);
+    },
+  });
   for (const w of replicaWatchers) {
     w.on({
       update: (o, n) => {
@@ -189,9 +206,11 @@ try {
         if (p.first === undefined) {
           p.first = now - p.t0;
           firstLag.push(p.first);
+          if (p.echo !== undefined) addedFirst.push(p.first - p.echo);
         }
         if (--p.left === 0) {
           allLag.push(now - p.t0);
+          if (p.echo !== undefined) addedAll.push(now - p.t0 - p.echo);
           pending.delete(v);
         }
       },
@@ -324,6 +343,7 @@ try {
     floor,
     probe: `${f1(pb.p50)}/${f1(pb.p99)} → ${f1(pu.p50)}/${f1(pu.p99)}`,
     lag: `${f1(fl.p50)}/${f1(fl.p99)}, ${f1(al.p50)}/${f1(al.p99)}`,
+    added: `${f1(s(addedFirst).p50)}/${f1(s(addedFirst).p99)}, ${f1(s(addedAll).p50)}/${f1(s(addedAll).p99)}`,
     churnWrites: churnWrites.total,
     idle: idleWrites.total,
     rss: `${rssConverged.rss.toFixed(0)}/${rssChurn.rss.toFixed(0)}/${rssIdle.rss.toFixed(0)}/${rssIdle.hwm.toFixed(0)}`,
@@ -346,6 +366,8 @@ try {
     `| probe GET p50 / p99 before → during the burst | ${f1(pb.p50)} / ${f1(pb.p99)} ms → ${f1(pu.p50)} / ${f1(pu.p99)} ms (${probeBurst.length} GETs) |`,
     `| churn: ${CHURN_RATE} updates/s for ${CHURN_SECONDS} s; lag to first replica p50 / p99 | ${f1(fl.p50)} / ${f1(fl.p99)} ms |`,
     `| churn: lag to all ${perSource} replicas p50 / p99 / max | ${f1(al.p50)} / ${f1(al.p99)} / ${f1(al.max)} ms (${allLag.length} of ${nUpdates} complete) |`,
+    `| churn: the update seen back on its source (the floor) p50 / p99 | ${f1(s(echoLag).p50)} / ${f1(s(echoLag).p99)} ms |`,
+    `| churn: what the sidecar adds to it, first replica / all replicas, p50 / p99 | ${f1(s(addedFirst).p50)} / ${f1(s(addedFirst).p99)} ms, ${f1(s(addedAll).p50)} / ${f1(s(addedAll).p99)} ms |`,
     `| writes during churn (floor ≤ ${nUpdates * perSource + nUpdates}) | ${churnWrites.total} (${fmtBy(churnWrites.by)}) |`,
     `| writes in ${IDLE_SECONDS} s idle | ${idleWrites.total} |`,
     `| sidecar CPU, user + system (/proc): spawn → converged / → end of idle | ${cpuConverged.toFixed(1)} / ${cpuEnd.toFixed(1)} s |`,
