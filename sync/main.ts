@@ -42,6 +42,11 @@ const flags = parseFlags('kcp-sync', 'Replicates ConfigMaps and Secrets across n
     default: '1m',
     description: 'How often the sidecar asks again in which namespaces it may read Secrets (when they are granted per namespace)',
   },
+  'unreachable-probe-max': {
+    type: 'string',
+    default: '5s',
+    description: 'The longest wait between probes of an unreachable cluster (they back off from 0.5 s up to this)',
+  },
   'deregister-timeout': {
     type: 'string',
     default: '5m',
@@ -53,6 +58,11 @@ if (flags) {
   runMain('kcp-sync', async () => {
     const namespace = flags.namespace || podNamespace();
     const dryRun = flags['dry-run'];
+    // A cap under the first backoff step would probe a dead cluster in a tight loop.
+    const atLeast = (name: string, ms: number, min: number): number => {
+      if (ms < min) throw new Error(`--${name} must be at least ${min} ms, got ${ms} ms`);
+      return ms;
+    };
     const num = (name: string, v: string | undefined): number => {
       const n = Number(v);
       if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number`);
@@ -70,6 +80,7 @@ if (flags) {
       conflictRecheckMs: parseDuration(flags['conflict-recheck'] ?? '1m'),
       deregisterTimeoutMs: parseDuration(flags['deregister-timeout'] ?? '5m'),
       accessRecheckMs: parseDuration(flags['access-recheck'] ?? '1m'),
+      probeMaxMs: atLeast('unreachable-probe-max', parseDuration(flags['unreachable-probe-max'] ?? '5s'), DEFAULTS.probeMinMs),
     };
 
     if (dryRun) {

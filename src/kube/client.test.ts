@@ -1,7 +1,7 @@
 // The client against a local HTTP server standing in for a throttling kube-apiserver (the chaos
 // test test/chaos/apiserver-faults.test.ts runs a real one with low max-inflight).
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeClient } from './client.js';
 import { ConfigMaps } from './resources.js';
@@ -45,6 +45,44 @@ describe('KubeClient and 429', () => {
     try {
       await expect(client.get(ConfigMaps, 'ns', 'x')).rejects.toMatchObject({ code: 429, retryAfterSeconds: 0 });
       expect(arrivals).toHaveLength(6);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('KubeClient connect deadline', () => {
+  // A server that takes the TCP connection and never says a word: a TLS handshake that never ends,
+  // as a connection into a partition looks to a client (which cannot tell it from a slow server).
+  // Node arms a request's own timeout only after connecting, so without the deadline a list (no
+  // timeout of its own) waits for as long as the connection stays open.
+  it('gives up on a connection that does not complete its TLS handshake, with a retryable error', async () => {
+    const sockets = new Set<Socket>();
+    const silent = net.createServer((s) => sockets.add(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const kc = { source: 'test', server: `https://127.0.0.1:${(silent.address() as AddressInfo).port}`, insecureSkipTLSVerify: true };
+    const client = await KubeClient.fromKubeConfig(kc, { qps: 0, connectTimeoutMs: 300 });
+    try {
+      const err = await client.list(ConfigMaps, { namespace: 'ns' }).then(
+        () => undefined,
+        (e: unknown) => e as NodeJS.ErrnoException,
+      );
+      expect(err?.code).toBe('ETIMEDOUT');
+      expect(err?.message).toMatch(/timed out after 300 ms/);
+    } finally {
+      client.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  it('does not cut a connected request that waits for its answer', async () => {
+    server = http.createServer((_req, res) => setTimeout(() => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"metadata":{"name":"x"}}'), 600));
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const kc = { source: 'test', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    const client = await KubeClient.fromKubeConfig(kc, { qps: 0, connectTimeoutMs: 200 });
+    try {
+      expect((await client.get(ConfigMaps, 'ns', 'x')).metadata.name).toBe('x');
     } finally {
       client.close();
     }

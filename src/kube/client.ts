@@ -4,6 +4,8 @@
 // nothing changed" measurements) and rate-limits itself with a token bucket.
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { URL } from 'node:url';
 import { ApiError } from './errors.js';
 import { credentialsOf, type Credentials, type RestConfig } from './kubeconfig.js';
@@ -30,6 +32,8 @@ export interface ClientOptions {
   /** Sustained requests per second (token bucket refill); 0 disables limiting. */
   qps?: number;
   burst?: number;
+  /** How long a new connection may take to connect and finish its TLS handshake (default 10 s). */
+  connectTimeoutMs?: number;
 }
 
 export interface RequestStats {
@@ -42,6 +46,12 @@ export interface RequestStats {
 const CREDENTIAL_TTL_MS = 30_000;
 /** An exec plugin's credential is renewed this long before the expiry it reported. */
 const EXPIRY_MARGIN_MS = 10_000;
+/**
+ * Node arms a request's timeout only once its socket has connected, so a connect into a network
+ * that drops packets waits out the kernel's SYN retries (over two minutes, with gaps of up to 32 s).
+ * Go's client has a dial timeout (30 s) and a TLS handshake timeout (10 s); this is both.
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export class KubeClient {
   readonly server: URL;
@@ -50,6 +60,7 @@ export class KubeClient {
   onRequest: ((verb: Verb, code: number) => void) | undefined;
   private readonly agent: http.Agent;
   private readonly userAgent: string;
+  private readonly connectTimeoutMs: number;
   private credentials: (Credentials & { fetchedAt: number }) | undefined;
   private readonly bucket: TokenBucket | undefined;
 
@@ -62,6 +73,7 @@ export class KubeClient {
     this.server = server;
     this.agent = agent;
     this.userAgent = opts.userAgent ?? 'kcp-operator-ts';
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     const qps = opts.qps ?? 50;
     this.bucket = qps > 0 ? new TokenBucket(qps, opts.burst ?? 100) : undefined;
   }
@@ -128,6 +140,14 @@ export class KubeClient {
     return new Promise((resolve, reject) => {
       const req = mod.request(url, { method: opts.method, headers, agent: this.agent, signal: opts.signal }, resolve);
       if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`request timed out after ${opts.timeoutMs} ms`)));
+      const connectMs = Math.min(this.connectTimeoutMs, opts.timeoutMs ?? Infinity);
+      req.once('socket', (socket: Socket) => {
+        if (!socket.connecting) return; // a kept-alive connection
+        const timer = setTimeout(() => req.destroy(Object.assign(new Error(`connect to ${url.host} timed out after ${connectMs} ms`), { code: 'ETIMEDOUT' })), connectMs);
+        const done = () => clearTimeout(timer);
+        socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', done);
+        socket.once('close', done);
+      });
       req.on('error', reject);
       req.end(payload);
     });
