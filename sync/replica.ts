@@ -1,6 +1,7 @@
 // What a replica is: the copied content plus the ownership record, and how to tell whether one
 // made by us is still right. Pure functions.
 import { canonicalJson, contentHash } from '../src/kube/apply.js';
+import { StringInterner } from '../src/kube/intern.js';
 import type { KubeObject } from '../src/kube/object.js';
 import {
   CONTENT_HASH,
@@ -91,11 +92,24 @@ function sourceContentHash(source: KubeObject, content: Record<string, unknown>)
  * content from the source. A copy of the slim object has no hash and compares as changed (an
  * extra write, never a missed one).
  */
+/** Shared by every replica cache of the process (one table, bounded). */
+const replicaStrings = new StringInterner();
+
 export function slimReplica(kind: SyncKind, obj: KubeObject): KubeObject {
   const hash = replicaStateHash(kind, obj);
   const { data: _data, binaryData: _binaryData, ...rest } = obj;
-  stateHashes.set(rest, hash);
-  return rest;
+  // creationTimestamp: nothing reads it, and an update need not send it. The strings every replica
+  // of a source repeats (names, namespaces, origins, hashes) are shared.
+  const { creationTimestamp: _ct, ...md } = rest.metadata;
+  const slim: KubeObject = {
+    ...rest,
+    apiVersion: replicaStrings.intern(rest.apiVersion),
+    kind: replicaStrings.intern(rest.kind),
+    type: replicaStrings.intern(rest.type as string | undefined),
+    metadata: { ...md, name: replicaStrings.intern(md.name), namespace: replicaStrings.intern(md.namespace), labels: replicaStrings.record(md.labels), annotations: replicaStrings.record(md.annotations) },
+  };
+  stateHashes.set(slim, hash);
+  return slim;
 }
 
 /**
