@@ -15,7 +15,8 @@
 // SOAK_WARMUP_MINUTES of churn, default 5, at most a third of the run), counts first vs last, p99
 // per 5-minute window, a secret-leak scan of both processes' logs and the cluster's texts, then a
 // section in soak.md and SVG plots (plot.ts) in SOAK_OUT (default test/bench/results).
-//   make soak   or   nice -n 10 npx tsx test/bench/soak.bench.ts   (SOAK_MINUTES=1 for a smoke run)
+//   make soak   or   nice -n 10 npx tsx test/bench/soak.bench.ts   (SOAK_MINUTES=1 for a smoke run;
+//   SOAK_OPERATOR_NODE / SOAK_SIDECAR_NODE: Node/V8 flags for that process)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -72,7 +73,9 @@ async function spawnProc(name: string, script: string, args: string[]): Promise<
   const port = await freePort();
   const logFile = path.join(logDir, `${name}.log`);
   const out = createWriteStream(logFile);
-  const child = spawn(process.execPath, [path.join(DIST, script), ...args, `--health-probe-bind-address=127.0.0.1:${port}`, '--log-level=info'], {
+  // SOAK_<NAME>_NODE: Node/V8 flags for one process (e.g. SOAK_SIDECAR_NODE=--max-semi-space-size=4).
+  const nodeFlags = (process.env[`SOAK_${name.toUpperCase()}_NODE`] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, path.join(DIST, script), ...args, `--health-probe-bind-address=127.0.0.1:${port}`, '--log-level=info'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
