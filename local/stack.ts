@@ -23,7 +23,8 @@ import { stringify } from 'yaml';
 import type { KubeClient } from '../src/kube/client.js';
 import type { KubeObject } from '../src/kube/object.js';
 import { Namespaces } from '../src/kube/resources.js';
-import { binaryPath, repoRoot } from './binaries.js';
+import { binaryPath } from './binaries.js';
+import { entryArgv, type Entry } from './entry.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { INSTALL_NAMESPACE, installRbac, serviceAccountKubeconfig } from './install.js';
 import { PodRunner } from './pods/runner.js';
@@ -139,8 +140,8 @@ export class LocalStack {
     return this.sidecar;
   }
 
-  private spawnEntry(name: string, entry: string, args: string[]): ManagedProcess {
-    const argv = [process.execPath, '--import', 'tsx', path.join(repoRoot, entry), ...args];
+  private spawnEntry(name: string, entry: Entry, args: string[]): ManagedProcess {
+    const argv = [...entryArgv(entry), ...args];
     const [cmd, ...rest] = this.runner.withClusterDns(argv);
     return ManagedProcess.start(name, cmd ?? '', rest, {
       logPath: path.join(this.logDir, `${name}.log`),
