@@ -1,7 +1,7 @@
 # kcp-operator-ts: one image for the operator and its sync sidecar.
 #   docker build -t kcp-operator-ts .
-# The operator runs by default; the sidecar container runs `node --max-semi-space-size=4 dist/sync/main.js`
-# (sync/node-flags.ts says why).
+# The operator runs by default; the sidecar container runs `node dist/sync/main.js`
+# (with the flags of sync/node-flags.ts, none today).
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src

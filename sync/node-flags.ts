@@ -2,8 +2,8 @@
 // chart (the container's command), the local runtime (make dev, the tests) and the benchmarks. A
 // unit test keeps the manifests equal to this list.
 //
-// --max-semi-space-size=4: V8 sizes its young generation up to 16 MiB per semi-space for the
-// sidecar's bursts of short-lived objects (watch events, planned replicas) and keeps it. At 1,000
-// sources × 10 namespaces that was 32 MiB of a 125 MiB RSS; capped at 4 MiB the RSS was 109–111 MiB
-// for 3 % more CPU (test/bench/results/sync-scale.md, 2026-12-02). A cap of 2 cost 13 % CPU.
-export const SIDECAR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+// None, on measurement (test/bench/results/sync-scale.md, 2026-12-02). A smaller young generation
+// (--max-semi-space-size=4) took 17–19 MiB off the RSS at 1,000 sources × 10 namespaces and made
+// the soak level off, but at 10,000 × 10 it promoted the bursts into an old space V8 kept: RSS 362
+// after idle and 455 at peak against 285 and 285 without it, for 12 % more CPU.
+export const SIDECAR_NODE_FLAGS: readonly string[] = [];
