@@ -1,7 +1,6 @@
 # kcp-operator-ts: one image for the operator and its sync sidecar.
 #   docker build -t kcp-operator-ts .
-# The operator runs by default; the sidecar container runs `node dist/sync/main.js`
-# (with the flags of sync/node-flags.ts, none today).
+# The operator runs by default; the sidecar container runs `node dist/sync/main.js`.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
