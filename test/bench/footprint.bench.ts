@@ -18,6 +18,7 @@ import { repoRoot } from '../../local/binaries.js';
 import { startControlPlane } from '../../local/control-plane.js';
 import { freePort } from '../../local/ports.js';
 import { machineFacts, resultHeader, rssOf, stats } from './machine.js';
+import { SIDECAR_NODE_FLAGS } from '../../sync/node-flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,7 +47,9 @@ interface Proc {
 
 async function start(dir: string, entry: 'dist/src/main.js' | 'dist/sync/main.js', args: string[]): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeOptions, path.join(dir, entry), `--kubeconfig=${cp.kubeconfigPath}`, `--health-probe-bind-address=127.0.0.1:${port}`, ...args], {
+  // The sidecar with the flags it ships with, unless --node-options replaces them.
+  const flags = values['node-options'] !== undefined || entry !== 'dist/sync/main.js' ? nodeOptions : SIDECAR_NODE_FLAGS;
+  const child = spawn(process.execPath, [...flags, path.join(dir, entry), `--kubeconfig=${cp.kubeconfigPath}`, `--health-probe-bind-address=127.0.0.1:${port}`, ...args], {
     cwd: dir,
     stdio: 'ignore',
     env: { ...process.env, LOG_LEVEL: 'error' },

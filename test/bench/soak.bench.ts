@@ -28,6 +28,7 @@ import { Informer } from '../../src/kube/informer.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Deployments, Namespaces, Secrets, type ResourceType } from '../../src/kube/resources.js';
 import { ORIGIN_CLUSTER_LABEL } from '../../sync/keys.js';
+import { SIDECAR_NODE_FLAGS } from '../../sync/node-flags.js';
 import { repoRoot } from '../../local/binaries.js';
 import { startControlPlane } from '../../local/control-plane.js';
 import { freePort } from '../../local/ports.js';
@@ -73,8 +74,10 @@ async function spawnProc(name: string, script: string, args: string[]): Promise<
   const port = await freePort();
   const logFile = path.join(logDir, `${name}.log`);
   const out = createWriteStream(logFile);
-  // SOAK_<NAME>_NODE: Node/V8 flags for one process (e.g. SOAK_SIDECAR_NODE=--max-semi-space-size=4).
-  const nodeFlags = (process.env[`SOAK_${name.toUpperCase()}_NODE`] ?? '').split(' ').filter(Boolean);
+  // SOAK_<NAME>_NODE: Node/V8 flags for one process instead of the shipped ones (the sidecar's
+  // SIDECAR_NODE_FLAGS), e.g. SOAK_SIDECAR_NODE=--max-semi-space-size=2; set empty for none.
+  const shipped = name === 'sidecar' ? SIDECAR_NODE_FLAGS.join(' ') : '';
+  const nodeFlags = (process.env[`SOAK_${name.toUpperCase()}_NODE`] ?? shipped).split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeFlags, path.join(DIST, script), ...args, `--health-probe-bind-address=127.0.0.1:${port}`, '--log-level=info'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],

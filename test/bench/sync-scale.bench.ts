@@ -18,7 +18,8 @@
 //   idleSeconds=30 profile=<dir> (CPU profile and a heap snapshot into dir) src=<dir> (build the
 //   sidecar from another source tree, e.g. an older commit's, for before/after) dist=<dir> (an
 //   existing build of it, e.g. from `tsc -p tsconfig.build.json --outDir dir`: skips the build) label=<text>
-//   node=<flags> (Node/V8 flags for the sidecar process, e.g. node=--max-semi-space-size=2)
+//   node=<flags> (Node/V8 flags for the sidecar process instead of the shipped SIDECAR_NODE_FLAGS,
+//   e.g. node=--max-semi-space-size=2; `node=` alone: none)
 //   out=test/bench/results/sync-scale.md (appends a section; out= with no value appends nothing)
 // Run it under the shared lock: flock /work/.heavy.lock npx tsx test/bench/sync-scale.bench.ts ...
 import { execFileSync, spawn } from 'node:child_process';
@@ -31,6 +32,7 @@ import { Informer } from '../../src/kube/informer.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { ConfigMaps, Secrets } from '../../src/kube/resources.js';
 import { ORIGIN_CLUSTER_LABEL, SOURCE_LABEL, STATUS_ANNOTATION } from '../../sync/keys.js';
+import { SIDECAR_NODE_FLAGS } from '../../sync/node-flags.js';
 import { repoRoot } from '../../local/binaries.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { freePort } from '../../local/ports.js';
@@ -223,8 +225,9 @@ try {
   const flags = [`--kubeconfig=${kubeconfig}`, `--namespace=${SYNC_NS}`, '--cluster-name=hub', `--health-probe-bind-address=127.0.0.1:${port}`, '--log-level=warn'];
   if (QPS) flags.push(`--cluster-qps=${QPS}`);
   if (BURST) flags.push(`--cluster-burst=${BURST}`);
-  // node= passes V8/Node flags to the sidecar (space-separated), e.g. node=--max-semi-space-size=2.
-  const nodeFlags: string[] = (arg.node ?? '').split(' ').filter(Boolean);
+  // node= passes V8/Node flags to the sidecar (space-separated), e.g. node=--max-semi-space-size=2,
+  // instead of the ones it ships with (SIDECAR_NODE_FLAGS); `node=` alone runs it with none.
+  const nodeFlags: string[] = arg.node !== undefined ? arg.node.split(' ').filter(Boolean) : [...SIDECAR_NODE_FLAGS];
   if (PROFILE) {
     mkdirSync(PROFILE, { recursive: true });
     nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${PROFILE}`, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${PROFILE}`);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { LEASE_RULES, READER_RULES, SOURCE_RULES, WRITER_RULES } from '../../sync/rbac.js';
+import { SIDECAR_NODE_FLAGS } from '../../sync/node-flags.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const docs = (file: string) =>
@@ -52,7 +53,7 @@ describe('deploy/', () => {
     expect(pod.automountServiceAccountToken).toBe(false);
     const [op, sync] = pod.containers;
     expect(op?.command).toEqual(['/nodejs/bin/node', 'dist/src/main.js']);
-    expect(sync?.command).toEqual(['/nodejs/bin/node', 'dist/sync/main.js']);
+    expect(sync?.command).toEqual(['/nodejs/bin/node', ...SIDECAR_NODE_FLAGS, 'dist/sync/main.js']);
     expect(op?.volumeMounts.find((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount')?.name).toBe('operator-token');
     expect(sync?.volumeMounts.find((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount')?.name).toBe('sync-token');
     for (const c of pod.containers) {
