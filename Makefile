@@ -72,7 +72,7 @@ test-chaos: deps tools binaries ## reliability under faults: kills, API outages,
 chaos: test-chaos ## the chaos tier alone (also part of `make test`)
 
 .PHONY: soak
-soak: deps tools binaries ## benchmark, not in `make test`: both processes under churn for SOAK_MINUTES (15); writes test/bench/results/soak.md and SVGs
+soak: deps tools binaries ## benchmark, not in `make test`: both processes under churn for SOAK_MINUTES (40); writes test/bench/results/soak.md and SVGs
 	nice -n 10 npx tsx test/bench/soak.bench.ts
 
 .PHONY: test
