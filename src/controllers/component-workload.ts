@@ -62,7 +62,7 @@ export async function applyComponent(ctx: ControllerContext, o: ComponentObjects
   // The budget selects what the Deployment really selects (a kept selector included).
   const kept = keepLiveSelector(desired, live);
   const deployment = await apply(Deployments, kept, live);
-  if (await reconcilePodDisruptionBudget(ctx, kept, o.podDisruptionBudget)) applier.writes++;
+  await applier.run('PodDisruptionBudget', kept.metadata.name ?? '', () => reconcilePodDisruptionBudget(ctx, kept, o.podDisruptionBudget));
   await apply(Services, o.service, ctx.services.getByName(ns, o.service.metadata.name ?? ''));
   return { deployment, writes: applier.writes, rejected: applier.rejected };
 }
@@ -74,9 +74,15 @@ export async function applyComponent(ctx: ControllerContext, o: ComponentObjects
  */
 export function rejectingApplier(ctx: ControllerContext, ns: string): {
   apply: (r: ResourceType, desired: KubeObject, live: KubeObject | undefined) => Promise<KubeObject | undefined>;
+  /** Runs a write of `kind` named `name` that reports whether it wrote; a 422 becomes the rejection. */
+  run: (kind: string, name: string, write: () => Promise<boolean>) => Promise<void>;
   writes: number;
   rejected: { reason: string; message: string } | undefined;
 } {
+  const reject = (kind: string, name: string | undefined, err: unknown): void => {
+    if (!isInvalid(err)) throw err;
+    state.rejected ??= { reason: `${kind}Invalid`, message: `${kind} ${ns}/${name ?? ''}: ${describeError(err)}` };
+  };
   const state = {
     writes: 0,
     rejected: undefined as { reason: string; message: string } | undefined,
@@ -86,9 +92,15 @@ export function rejectingApplier(ctx: ControllerContext, ns: string): {
         if (out.changed) state.writes++;
         return out.object;
       } catch (err) {
-        if (!isInvalid(err)) throw err;
-        state.rejected ??= { reason: `${r.kind}Invalid`, message: `${r.kind} ${ns}/${desired.metadata.name}: ${describeError(err)}` };
+        reject(r.kind, desired.metadata.name, err);
         return undefined;
+      }
+    },
+    run: async (kind: string, name: string, write: () => Promise<boolean>): Promise<void> => {
+      try {
+        if (await write()) state.writes++;
+      } catch (err) {
+        reject(kind, name, err);
       }
     },
   };

@@ -82,7 +82,7 @@ export async function applyShardWorkload(
   // The budget selects what the Deployment really selects (a kept selector included).
   const desired = keepLiveSelector(stampRelease(shardDeployment(m, hash), m.release), live);
   const dep = await apply(Deployments, desired, live);
-  if (await reconcilePodDisruptionBudget(ctx, desired, m.spec.podDisruptionBudget)) applier.writes++;
+  await applier.run('PodDisruptionBudget', name, () => reconcilePodDisruptionBudget(ctx, desired, m.spec.podDisruptionBudget));
   await apply(Services, shardService(m), ctx.services.getByName(ns, name));
   return applier.rejected ? { missing: applier.rejected, deployment: dep, writes: applier.writes } : { deployment: dep, writes: applier.writes };
 }
