@@ -422,9 +422,10 @@ export class SyncEngine {
     if (!source || hasReplicaMarks(source)) {
       this.outcomes.delete(key);
       const uid = this.withStatus.get(key);
-      this.withStatus.delete(key);
       // Opted out (or gone): take our status off, so it does not describe replicas that are no more.
+      // The entry is dropped only after the write, so a failed one is retried, not forgotten.
       if (uid && !source) await this.patchStatus(r, namespace, name, uid, null);
+      this.withStatus.delete(key);
       return;
     }
     const rules = parseSourceRules(source.metadata.annotations);
@@ -445,7 +446,10 @@ export class SyncEngine {
     const current = source.metadata.annotations?.[STATUS_ANNOTATION];
     const next = formatStatus(composeStatus(outcomes ?? new Map(), clusters, unregistered, parseStatus(current)));
     if (next === current) return;
-    await this.patchStatus(r, namespace, name, source.metadata.uid ?? '', next);
+    const uid = source.metadata.uid ?? '';
+    // Noted here too, not only when the informer shows it: a source that opts out before its cache
+    // sees this write must still have the annotation taken off.
+    if (await this.patchStatus(r, namespace, name, uid, next)) this.withStatus.set(key, uid);
   }
 
   /**
@@ -466,13 +470,15 @@ export class SyncEngine {
     return wait;
   }
 
-  private async patchStatus(r: ReturnType<typeof resourceOf>, namespace: string, name: string, uid: string, value: string | null): Promise<void> {
+  /** Whether the write landed; false when the object is gone or has another uid. */
+  private async patchStatus(r: ReturnType<typeof resourceOf>, namespace: string, name: string, uid: string, value: string | null): Promise<boolean> {
     try {
       // The uid makes the patch a precondition: never annotate a different object of the same name.
       await this.opts.localClient.patch(r, namespace, name, { metadata: { uid, annotations: { [STATUS_ANNOTATION]: value } } }, 'merge');
       statusWrites.inc({ target: 'source' });
+      return true;
     } catch (err) {
-      if (isNotFound(err) || (err instanceof ApiError && err.code === 409)) return;
+      if (isNotFound(err) || (err instanceof ApiError && err.code === 409)) return false;
       throw err;
     }
   }

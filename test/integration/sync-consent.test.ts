@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { registry } from '../../src/kube/metrics.js';
-import { ConfigMaps, Events, Namespaces, Secrets } from '../../src/kube/resources.js';
+import { ConfigMaps, Events, Namespaces, Secrets, type ResourceType } from '../../src/kube/resources.js';
 import { ACCEPT_FROM, ACCEPT_LABEL, CONTENT_HASH, ORIGIN, ORIGIN_CLUSTER_LABEL, ORIGIN_UID, SOURCE_LABEL, STATUS_ANNOTATION, TO_NAMESPACES } from '../../sync/keys.js';
 import type { SourceStatus } from '../../sync/status.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
@@ -26,6 +26,9 @@ import {
 import { eventually, quiet } from './helpers.js';
 
 const CLUSTER = 'hub';
+const admissionRegistration = { group: 'admissionregistration.k8s.io', version: 'v1', namespaced: false };
+const AdmissionPolicies: ResourceType = { ...admissionRegistration, kind: 'ValidatingAdmissionPolicy', plural: 'validatingadmissionpolicies' };
+const AdmissionPolicyBindings: ResourceType = { ...admissionRegistration, kind: 'ValidatingAdmissionPolicyBinding', plural: 'validatingadmissionpolicybindings' };
 const SYNC_NS = 'kcp-sync';
 
 async function status(client: KubeClient, r: typeof Secrets, ns: string, name: string): Promise<SourceStatus | undefined> {
@@ -130,6 +133,62 @@ describe('sync sidecar within one cluster', () => {
     await eventually('replica in a removed', async () => !(await getOrUndefined(admin, Secrets, a, 'creds')));
     await eventually('status removed from the opted-out source', async () => !(await admin.get(Secrets, src, 'creds')).metadata.annotations?.[STATUS_ANNOTATION]);
     expect(decoded(await admin.get(Secrets, src, 'creds'))).toEqual({ user: 'u', password: 'p2' });
+  });
+
+  it('takes its status off an opted-out source even when the API server refuses the first attempts', async () => {
+    // A ValidatingAdmissionPolicy of the real API server stands in for a failing write (a 5xx, a
+    // timeout under load): while bound, it refuses any update of a Secret in the source namespace
+    // that removes the status annotation, so the sidecar's removal fails and must be retried.
+    const s = suffix();
+    const [src, a] = [`src-${s}`, `a-${s}`];
+    await acceptingNamespace(admin, src, undefined);
+    await acceptingNamespace(admin, a, [`${src}/*`]);
+    await admin.create(Secrets, secretSource(src, 'creds', { k: 'v' }, { namespaces: [a] }));
+    await eventually('status on the source', async () => (await status(admin, Secrets, src, 'creds'))?.destinations.some((d) => d.state === 'Synced'));
+
+    const keeps = `has(oldObject.metadata.annotations) && '${STATUS_ANNOTATION}' in oldObject.metadata.annotations`;
+    const kept = `has(object.metadata.annotations) && '${STATUS_ANNOTATION}' in object.metadata.annotations`;
+    await admin.create(AdmissionPolicies, {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: `keep-status-${s}` },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['secrets'] }] },
+        validations: [{ expression: `!(${keeps}) || (${kept})`, message: 'refused by the test' }],
+      },
+    });
+    await admin.create(AdmissionPolicyBindings, {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: `keep-status-${s}` },
+      spec: {
+        policyName: `keep-status-${s}`,
+        validationActions: ['Deny'],
+        matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': src } } },
+      },
+    });
+    // The policy takes effect once the API server's own informers see it: wait on a probe.
+    await admin.create(Secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'probe', namespace: src, annotations: { [STATUS_ANNOTATION]: '{}' } } });
+    await eventually('policy in force', async () => {
+      try {
+        await admin.patch(Secrets, src, 'probe', { metadata: { annotations: { [STATUS_ANNOTATION]: null } } }, 'merge');
+        await admin.patch(Secrets, src, 'probe', { metadata: { annotations: { [STATUS_ANNOTATION]: '{}' } } }, 'merge');
+        return false;
+      } catch (err) {
+        return String(err).includes('refused by the test');
+      }
+    });
+
+    const failedBefore = await metricValue('controller_runtime_reconcile_errors_total', { controller: 'sync-status' });
+    await admin.patch(Secrets, src, 'creds', { metadata: { labels: { [SOURCE_LABEL]: null } } }, 'merge');
+    await eventually('replica removed', async () => !(await getOrUndefined(admin, Secrets, a, 'creds')));
+    await eventually('a removal refused', async () => (await metricValue('controller_runtime_reconcile_errors_total', { controller: 'sync-status' })) > failedBefore);
+    expect((await admin.get(Secrets, src, 'creds')).metadata.annotations?.[STATUS_ANNOTATION]).toBeDefined();
+
+    await admin.delete(AdmissionPolicyBindings, undefined, `keep-status-${s}`);
+    await admin.delete(AdmissionPolicies, undefined, `keep-status-${s}`);
+    await eventually('status removed once the API server accepts it', async () => !(await admin.get(Secrets, src, 'creds')).metadata.annotations?.[STATUS_ANNOTATION]);
   });
 
   it('removes replicas when the destination withdraws consent (annotation, then label)', async () => {
