@@ -110,6 +110,24 @@ describe('PodDisruptionBudget', () => {
     await eventually('budget back', pdb, 30_000);
   });
 
+  it('turns a budget the server refuses into a condition for its generation, not an endless retry', async () => {
+    // Admission does not check label keys; the API server refuses one with a space, on the
+    // Deployment and on the budget that copies its labels alike. Each refusal must end the
+    // reconcile with a condition (the budget's once threw, and the generation never settled).
+    const o = await client.patch(FrontProxies, ns, FP, { spec: { deploymentTemplate: { metadata: { labels: { 'bad key': 'x' } } } } }, 'merge');
+    const gen = o.metadata.generation;
+    const available = (x: KubeObject) => (x.status as Status & { conditions?: Array<{ type: string; status: string; reason: string; message: string }> }).conditions?.find((c) => c.type === 'Available');
+    const refused = await eventually('a condition for the generation', async () => {
+      const x = await client.get(FrontProxies, ns, FP);
+      return (x.status as Status | undefined)?.observedGeneration === gen ? available(x) : undefined;
+    }, 30_000);
+    expect(refused).toMatchObject({ status: 'False', reason: expect.stringMatching(/Invalid$/) });
+    expect(refused?.message).toContain('bad key');
+    await patchSpec({ deploymentTemplate: { metadata: { labels: { 'bad key': null } } } });
+    await eventually('recovered', async () => !available(await client.get(FrontProxies, ns, FP))?.reason.endsWith('Invalid'), 30_000);
+    await eventually('budget still there', pdb);
+  });
+
   it('is deleted with enabled: false', async () => {
     await patchSpec({ podDisruptionBudget: { enabled: false } });
     await eventually('budget gone', async () => (await pdb()) === undefined, 30_000);
