@@ -4,6 +4,7 @@
 import type { KubeObject } from '../src/kube/object.js';
 import { isOptedIn, literalNamespaces, parseSourceRules, accepts, targetsCluster, targetsNamespace, type Acceptance } from './rules.js';
 import { desiredReplica, hasReplicaMarks, isTamperedReplicaOf, needsRecreate, ownership, replicaStateHash, updatedReplica, type SyncKind } from './replica.js';
+import { byCodeUnit } from './order.js';
 
 export interface NamespaceView {
   name: string;
@@ -97,7 +98,7 @@ export function planCluster(input: PlanInput): Plan {
   }
 
   const actions: Action[] = [];
-  for (const [namespace, desired] of [...wanted].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [namespace, desired] of [...wanted].sort(([a], [b]) => byCodeUnit(a, b))) {
     const found = input.objectAt(namespace);
     if (!found) {
       actions.push({ op: 'create', namespace, object: desired });

@@ -1,5 +1,6 @@
 // The dry-run plan as text: one line per operation, then a summary. Names only, never content.
 import type { PlannedOperation } from './engine.js';
+import { byCodeUnit } from './order.js';
 
 export function formatPlan(ops: readonly PlannedOperation[], invalidClusters: ReadonlyMap<string, string>): string {
   const lines: string[] = [];
@@ -7,9 +8,9 @@ export function formatPlan(ops: readonly PlannedOperation[], invalidClusters: Re
   const sorted = [...ops].sort(
     (a, b) =>
       order.indexOf(a.op) - order.indexOf(b.op) ||
-      a.cluster.localeCompare(b.cluster) ||
-      a.namespace.localeCompare(b.namespace) ||
-      a.name.localeCompare(b.name),
+      byCodeUnit(a.cluster, b.cluster) ||
+      byCodeUnit(a.namespace, b.namespace) ||
+      byCodeUnit(a.name, b.name),
   );
   for (const o of sorted) {
     if (o.op === 'unreachable') {

@@ -3,6 +3,7 @@
 // wrong if something is. Composed deterministically (sorted, no "last checked" times), so that it
 // changes only when something a person would care about changed, and is only then written.
 import type { DestinationResult, DestinationState } from './plan.js';
+import { byCodeUnit } from './order.js';
 
 export type StatusState = DestinationState | 'Error' | 'Unreachable' | 'Connecting' | 'NotRegistered';
 
@@ -71,7 +72,7 @@ export function composeStatus(
     }
   }
   for (const name of unregistered) out.push({ cluster: name, state: 'NotRegistered', message: 'no cluster of this name is registered' });
-  out.sort((a, b) => a.cluster.localeCompare(b.cluster) || (a.namespace ?? '').localeCompare(b.namespace ?? ''));
+  out.sort((a, b) => byCodeUnit(a.cluster, b.cluster) || byCodeUnit(a.namespace ?? '', b.namespace ?? ''));
 
   const counts = new Map<string, number>();
   for (const d of out) counts.set(d.state, (counts.get(d.state) ?? 0) + 1);
@@ -79,7 +80,7 @@ export function composeStatus(
     out.length === 0
       ? 'no destinations'
       : [...counts]
-          .sort(([a], [b]) => a.localeCompare(b))
+          .sort(([a], [b]) => byCodeUnit(a, b))
           .map(([s, n]) => `${n} ${s}`)
           .join(', ');
   const listed = out.slice(0, MAX_LISTED);
