@@ -94,7 +94,7 @@ describe('the Helm chart', () => {
   it('sets each container\'s resources', () => {
     const objs = renderChart('operator.resources.limits.memory=1Gi', 'sync.resources.requests.cpu=10m');
     expect(container(objs, 'operator').resources).toEqual({ requests: { cpu: '100m', memory: '192Mi' }, limits: { cpu: '1', memory: '1Gi' } });
-    expect(container(objs, 'sync').resources).toEqual({ requests: { cpu: '10m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } });
+    expect(container(objs, 'sync').resources).toEqual({ requests: { cpu: '10m', memory: '160Mi' }, limits: { cpu: '1', memory: '512Mi' } });
   });
 
   it('turns leader election off: no flag, no Lease rights, and only with one replica', () => {
