@@ -12,6 +12,7 @@ import { credentialsOf, type Credentials, type RestConfig } from './kubeconfig.j
 import type { KubeList, KubeObject } from './object.js';
 import { apiVersionOf, resourcePath, type ResourceType } from './resources.js';
 import { restClientRequests } from './metrics.js';
+import { TokenBucket } from './rate-limit.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
 const WRITE_VERBS: ReadonlySet<Verb> = new Set(['create', 'update', 'patch', 'delete']);
@@ -75,7 +76,7 @@ export class KubeClient {
     this.userAgent = opts.userAgent ?? 'kcp-operator-ts';
     this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     const qps = opts.qps ?? 50;
-    this.bucket = qps > 0 ? new TokenBucket(qps, opts.burst ?? 100) : undefined;
+    this.bucket = qps > 0 ? new TokenBucket(qps, opts.burst ?? 100, { now: Date.now, sleep }) : undefined;
   }
 
   static async fromKubeConfig(config: RestConfig, opts: ClientOptions = {}): Promise<KubeClient> {
@@ -348,27 +349,3 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Client-side rate limiting, as client-go's flowcontrol token bucket. */
-class TokenBucket {
-  private tokens: number;
-  private last = Date.now();
-  constructor(
-    private readonly qps: number,
-    private readonly burst: number,
-  ) {
-    this.tokens = burst;
-  }
-  async take(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.qps);
-      this.last = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await sleep(Math.ceil(((1 - this.tokens) / this.qps) * 1000), signal);
-      if (signal?.aborted) return;
-    }
-  }
-}

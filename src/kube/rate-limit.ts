@@ -1,0 +1,36 @@
+// Client-side rate limiting, as client-go's flowcontrol token bucket: `qps` tokens a second, up to
+// `burst` saved. A caller that finds no token reserves the next one (the count goes below zero)
+// and sleeps once, until its own token is due. Waiters are served in the order they came, and a
+// token becoming free wakes nobody: the earlier version had every waiter sleep until the next
+// token and try again, so at --cluster-qps=100 with dozens of writes waiting each token woke them
+// all (the sidecar spent 22-27 s of CPU on a 1,000 x 10 burst at qps 100, 6 s at qps 1,000).
+
+export interface Clock {
+  now: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly qps: number,
+    private readonly burst: number,
+    private readonly clock: Clock,
+  ) {
+    this.tokens = burst;
+    this.last = clock.now();
+  }
+
+  async take(signal?: AbortSignal): Promise<void> {
+    const now = this.clock.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.qps);
+    this.last = now;
+    this.tokens -= 1;
+    if (this.tokens >= 0) return;
+    await this.clock.sleep(Math.ceil((-this.tokens / this.qps) * 1000), signal);
+    // An aborted waiter gives its reservation back (the request it was for is not sent).
+    if (signal?.aborted) this.tokens += 1;
+  }
+}
