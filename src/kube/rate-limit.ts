@@ -1,9 +1,10 @@
 // Client-side rate limiting, as client-go's flowcontrol token bucket: `qps` tokens a second, up to
 // `burst` saved. A caller that finds no token reserves the next one (the count goes below zero)
-// and sleeps once, until its own token is due. Waiters are served in the order they came, and a
-// token becoming free wakes nobody: the earlier version had every waiter sleep until the next
-// token and try again, so at --cluster-qps=100 with dozens of writes waiting each token woke them
-// all (the sidecar spent 22-27 s of CPU on a 1,000 x 10 burst at qps 100, 6 s at qps 1,000).
+// and sleeps once, until its own token is due, so waiters are served in the order they came. The
+// earlier version had every waiter sleep until the next token and race for it again: no order
+// (a waiter could lose every race), and each token woke them all. On 1,000 x 10 at the sidecar's
+// qps 100 the two cost the same CPU (10-14 s, test/bench/results/sync-scale.md): few requests wait
+// at once there.
 
 export interface Clock {
   now: () => number;
