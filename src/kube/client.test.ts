@@ -4,13 +4,14 @@ import http from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeClient } from './client.js';
+import { restClientRateLimiterDuration, restClientRequestDuration } from './metrics.js';
 import { ConfigMaps } from './resources.js';
 
 let server: http.Server | undefined;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
 /** Serves `answers` in turn (the last one repeats); records when each request arrived. */
-async function serve(answers: Array<{ code: number; retryAfter?: string }>): Promise<{ client: KubeClient; arrivals: number[] }> {
+async function serve(answers: Array<{ code: number; retryAfter?: string }>, qps = 0, burst?: number): Promise<{ client: KubeClient; arrivals: number[] }> {
   const arrivals: number[] = [];
   server = http.createServer((req, res) => {
     arrivals.push(Date.now());
@@ -22,7 +23,7 @@ async function serve(answers: Array<{ code: number; retryAfter?: string }>): Pro
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
   const kc = { source: 'test', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-  return { client: await KubeClient.fromKubeConfig(kc, { qps: 0 }), arrivals };
+  return { client: await KubeClient.fromKubeConfig(kc, { qps, burst }), arrivals };
 }
 
 describe('KubeClient and 429', () => {
@@ -85,6 +86,37 @@ describe('KubeClient connect deadline', () => {
     const client = await KubeClient.fromKubeConfig(kc, { qps: 0, connectTimeoutMs: 2_000 });
     try {
       expect((await client.get(ConfigMaps, 'ns', 'x')).metadata.name).toBe('x');
+    } finally {
+      client.close();
+    }
+  });
+});
+
+/** A histogram's sum and count for one verb and host. */
+async function histogram(h: typeof restClientRequestDuration, verb: string, host: string): Promise<{ sum: number; count: number }> {
+  const { name, values } = await h.get();
+  const pick = (suffix: string) => values.find((v) => v.metricName === `${name}_${suffix}` && v.labels.verb === verb && v.labels.host === host)?.value ?? 0;
+  return { sum: pick('sum'), count: pick('count') };
+}
+
+describe('KubeClient request metrics', () => {
+  it("times the API server's answer apart from the wait on its own token bucket", async () => {
+    // 2 requests/s with a burst of 1: of three requests sent at once, the second waits 0.5 s for
+    // its token and the third 1 s, reserved before anything is sent (rate-limit.ts).
+    const { client, arrivals } = await serve([{ code: 200 }], 2, 1);
+    const host = client.server.host;
+    const [waitBefore, tookBefore] = [await histogram(restClientRateLimiterDuration, 'get', host), await histogram(restClientRequestDuration, 'get', host)];
+    try {
+      await Promise.all([0, 1, 2].map(() => client.get(ConfigMaps, 'ns', 'x')));
+      expect(arrivals).toHaveLength(3);
+      const wait = await histogram(restClientRateLimiterDuration, 'get', host);
+      const took = await histogram(restClientRequestDuration, 'get', host);
+      expect(wait.count - waitBefore.count).toBe(3);
+      expect(took.count - tookBefore.count).toBe(3);
+      // Timers never fire early: 0 + 0.5 + 1 s (less a millisecond of rounding) at the least.
+      expect(wait.sum - waitBefore.sum).toBeGreaterThanOrEqual(1.49);
+      // Were the wait counted in the request's time too, that sum could not be below the wait's.
+      expect(took.sum - tookBefore.sum).toBeLessThan(wait.sum - waitBefore.sum);
     } finally {
       client.close();
     }

@@ -11,7 +11,7 @@ import { ApiError } from './errors.js';
 import { credentialsOf, type Credentials, type RestConfig } from './kubeconfig.js';
 import type { KubeList, KubeObject } from './object.js';
 import { apiVersionOf, resourcePath, type ResourceType } from './resources.js';
-import { restClientRequests } from './metrics.js';
+import { restClientRateLimiterDuration, restClientRequestDuration, restClientRequests } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
@@ -114,6 +114,10 @@ export class KubeClient {
     return this.config.tokenFile !== undefined && Date.now() - c.fetchedAt >= CREDENTIAL_TTL_MS;
   }
 
+  private observe(verb: Verb, sentAt: number): void {
+    restClientRequestDuration.observe({ verb, host: this.server.host }, (performance.now() - sentAt) / 1000);
+  }
+
   private count(verb: Verb, code: number): void {
     this.stats.total++;
     if (WRITE_VERBS.has(verb)) this.stats.writes++;
@@ -122,8 +126,13 @@ export class KubeClient {
     this.onRequest?.(verb, code);
   }
 
-  private async open(opts: RequestOptions): Promise<http.IncomingMessage> {
-    if (this.bucket) await this.bucket.take(opts.signal);
+  /** Sends a request once the token bucket allows it; resolves with the response and when it was sent. */
+  private async open(opts: RequestOptions, verb: Verb): Promise<{ res: http.IncomingMessage; sentAt: number }> {
+    if (this.bucket) {
+      const waitFrom = performance.now();
+      await this.bucket.take(opts.signal);
+      restClientRateLimiterDuration.observe({ verb, host: this.server.host }, (performance.now() - waitFrom) / 1000);
+    }
     const url = new URL(opts.path, this.server);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = {
@@ -138,8 +147,9 @@ export class KubeClient {
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
     const mod = url.protocol === 'https:' ? https : http;
+    const sentAt = performance.now();
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method: opts.method, headers, agent: this.agent, signal: opts.signal }, resolve);
+      const req = mod.request(url, { method: opts.method, headers, agent: this.agent, signal: opts.signal }, (res) => resolve({ res, sentAt }));
       if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`request timed out after ${opts.timeoutMs} ms`)));
       const connectMs = Math.min(this.connectTimeoutMs, opts.timeoutMs ?? Infinity);
       req.once('socket', (socket: Socket) => {
@@ -159,14 +169,16 @@ export class KubeClient {
     const verb = opts.verb ?? defaultVerb(opts.method);
     for (let attempt = 0; ; attempt++) {
       let res: http.IncomingMessage;
+      let sentAt: number;
       try {
-        res = await this.open(opts);
+        ({ res, sentAt } = await this.open(opts, verb));
       } catch (err) {
         this.count(verb, 0);
         throw err;
       }
       const text = await readBody(res);
       const code = res.statusCode ?? 0;
+      this.observe(verb, sentAt);
       this.count(verb, code);
       if (code >= 200 && code < 300) return (text ? JSON.parse(text) : undefined) as T;
       const err = toApiError(code, text, res.headers['retry-after']);
@@ -180,8 +192,9 @@ export class KubeClient {
 
   /** A streaming GET (watch): the response, for the caller to read line by line. */
   async stream(path: string, query: RequestOptions['query'], signal: AbortSignal): Promise<http.IncomingMessage> {
-    const res = await this.open({ method: 'GET', path, query, signal });
+    const { res, sentAt } = await this.open({ method: 'GET', path, query, signal }, 'watch');
     const code = res.statusCode ?? 0;
+    this.observe('watch', sentAt);
     this.count('watch', code);
     if (code >= 200 && code < 300) return res;
     throw toApiError(code, await readBody(res), res.headers['retry-after']);

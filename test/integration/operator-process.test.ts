@@ -35,6 +35,8 @@ describe('operator process', () => {
       const metrics = await (await fetch(`${base}/metrics`)).text();
       expect(metrics).toContain('# TYPE controller_runtime_reconcile_total counter');
       expect(metrics).toContain('rest_client_requests_total');
+      expect(metrics).toContain('# TYPE rest_client_request_duration_seconds histogram');
+      expect(metrics).toContain('# TYPE rest_client_rate_limiter_duration_seconds histogram');
       // The families the alerts in deploy/monitoring/ read (values: monitoring.test.ts).
       for (const m of ['kcp_operator_certificate_expiry_timestamp_seconds', 'kcp_operator_certificate_renewal_timestamp_seconds', 'kcp_operator_component_available']) {
         expect(metrics).toContain(`# TYPE ${m} gauge`);
