@@ -9,6 +9,8 @@
 //     before and during the burst (its p50/p99 tell what the sidecar's request rate costs others);
 //   - churn: `churnRate` source updates per second for `churnSeconds`, each timed from the start of
 //     the update to its new content being on the first replica and on all of them (a watch);
+//   - the churn's replica updates as the sidecar's own client timed them (its /metrics): the API
+//     server's answer, and the wait on the sidecar's token bucket before sending;
 //   - writes during churn, then writes over `idleSeconds` with nothing changing (must be 0);
 //   - RSS when converged, after churn, after idle, and the peak (VmHWM).
 // Options (key=value):
@@ -37,6 +39,7 @@ import { repoRoot } from '../../local/binaries.js';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.js';
 import { freePort } from '../../local/ports.js';
 import { cpuSecondsOf, machineFacts, rssOf, stats } from './machine.js';
+import { countOf, histogramOf, quantile, since, type Cumulative } from './prom-histogram.js';
 import { acceptingNamespace, b64, localIdentity, registration, remoteIdentity, secretSource } from './sync-fixtures.js';
 
 const arg = Object.fromEntries(process.argv.slice(2).map((a) => [a.split('=')[0], a.slice(a.indexOf('=') + 1)])) as Record<string, string | undefined>;
@@ -273,6 +276,7 @@ try {
   };
   await sleep(3_000); // the last status writes and events land
   const tChurn = new Date();
+  const metricsAtChurn = await scrape(port);
   const burstWrites = await writesBy(auditSince, tChurn);
 
   // Steady churn: random sources updated at a fixed rate, each lag timed through the watch.
@@ -292,6 +296,7 @@ try {
   while (pending.size > 0 && Date.now() < churnDeadline) await sleep(50);
   await sleep(3_000);
   const tIdle = new Date();
+  const metricsAfterChurn = await scrape(port);
   const churnWrites = await writesBy(tChurn, tIdle);
   const rssChurn = rssOf(pid);
   log(`churn: ${allLag.length}/${nUpdates} updates complete, all-replica lag p50 ${stats(allLag).p50.toFixed(1)} ms p99 ${stats(allLag).p99.toFixed(1)} ms`);
@@ -333,6 +338,13 @@ try {
   const facts = machineFacts();
   const shape = CLUSTERS > 0 ? `${SOURCES} sources × ${CLUSTERS} remote clusters × ${NAMESPACES} namespaces` : `${SOURCES} sources × ${NAMESPACES} namespaces (one cluster)`;
   const pb = s(probeBase);
+  // The replica updates of the churn as the sidecar's own client timed them (kube/client.ts): the
+  // API server's answer, and the wait on the sidecar's token bucket before sending. Bucket
+  // estimates, as histogram_quantile() gives them.
+  const churnHistogram = (name: string): Cumulative => since(histogramOf(metricsAfterChurn, name, { verb: 'update' }), histogramOf(metricsAtChurn, name, { verb: 'update' }));
+  const putTimes = churnHistogram('rest_client_request_duration_seconds');
+  const putWaits = churnHistogram('rest_client_rate_limiter_duration_seconds');
+  const ms = (q: number, h: Cumulative) => f1(quantile(q, h) * 1000);
   const pu = s(probeBurst);
   const fl = s(firstLag);
   const al = s(allLag);
@@ -347,6 +359,7 @@ try {
     probe: `${f1(pb.p50)}/${f1(pb.p99)} → ${f1(pu.p50)}/${f1(pu.p99)}`,
     lag: `${f1(fl.p50)}/${f1(fl.p99)}, ${f1(al.p50)}/${f1(al.p99)}`,
     added: `${f1(s(addedFirst).p50)}/${f1(s(addedFirst).p99)}, ${f1(s(addedAll).p50)}/${f1(s(addedAll).p99)}`,
+    put: `${ms(0.5, putTimes)}/${ms(0.99, putTimes)}`,
     churnWrites: churnWrites.total,
     idle: idleWrites.total,
     rss: `${rssConverged.rss.toFixed(0)}/${rssChurn.rss.toFixed(0)}/${rssIdle.rss.toFixed(0)}/${rssIdle.hwm.toFixed(0)}`,
@@ -371,6 +384,7 @@ try {
     `| churn: lag to all ${perSource} replicas p50 / p99 / max | ${f1(al.p50)} / ${f1(al.p99)} / ${f1(al.max)} ms (${allLag.length} of ${nUpdates} complete) |`,
     `| churn: the update seen back on its source (the floor) p50 / p99 | ${f1(s(echoLag).p50)} / ${f1(s(echoLag).p99)} ms |`,
     `| churn: what the sidecar adds to it, first replica / all replicas, p50 / p99 | ${f1(s(addedFirst).p50)} / ${f1(s(addedFirst).p99)} ms, ${f1(s(addedAll).p50)} / ${f1(s(addedAll).p99)} ms |`,
+    `| churn: the sidecar's replica updates as its client timed them: the API server's answer p50 / p99; the wait on its own token bucket p50 / p99 | ${ms(0.5, putTimes)} / ${ms(0.99, putTimes)} ms; ${ms(0.5, putWaits)} / ${ms(0.99, putWaits)} ms (${countOf(putTimes)} updates; bucket estimates from its /metrics) |`,
     `| writes during churn (floor ≤ ${nUpdates * perSource + nUpdates}) | ${churnWrites.total} (${fmtBy(churnWrites.by)}) |`,
     `| writes in ${IDLE_SECONDS} s idle | ${idleWrites.total} |`,
     `| sidecar CPU, user + system (/proc): spawn → converged / → end of idle | ${cpuConverged.toFixed(1)} / ${cpuEnd.toFixed(1)} s |`,
@@ -397,6 +411,14 @@ try {
   await Promise.all([hub.stop(), ...edges.map((e) => e.stop())]);
 }
 
+/** The sidecar's /metrics text ('' if it does not answer). */
+async function scrape(port: number): Promise<string> {
+  return fetch(`http://127.0.0.1:${port}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  );
+}
+
 /**
  * Where the RSS is after idle: anonymous vs file-backed pages (/proc: the node binary's code is
  * file-backed), and V8's heap spaces (committed / used) and external memory as the sidecar's own
@@ -405,7 +427,7 @@ try {
 async function memoryBreakdown(pid: number, port: number): Promise<string> {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+  const text = await scrape(port);
   const metric = (name: string, space?: string) => {
     const re = new RegExp(`^${name}${space ? `\\{space="${space}"\\}` : ''} (\\S+)$`, 'm');
     return Number(re.exec(text)?.[1] ?? NaN) / 1024 / 1024;
