@@ -14,10 +14,10 @@ import type { KubeObject } from '../src/kube/object.js';
 import { resourceOf, type ClusterConnection } from './cluster.js';
 import { ORIGIN, STATUS_ANNOTATION } from './keys.js';
 import { conflictsCurrent, conflictsTotal, lastSuccess, replicaWrites, replicationLag, sourcesCached, statusWrites, syncErrors } from './metrics.js';
-import { planCluster, type Action, type Plan } from './plan.js';
+import { planCluster, syncedResult, type Action, type Plan } from './plan.js';
 import { hasReplicaMarks, isTamperedReplicaOf, ownership, parseOrigin, parseSourceKey, sourceKey, sourceRelevantHash, SYNC_KINDS, type SyncKind } from './replica.js';
 import { literalClusters, parseSourceRules, targetsCluster } from './rules.js';
-import { composeStatus, formatStatus, parseStatus, type ClusterContext, type ClusterOutcome } from './status.js';
+import { composeStatus, formatStatus, parseStatus, statusTime, type ClusterContext, type ClusterOutcome } from './status.js';
 import type { Cache } from './secret-scope.js';
 import { ReplicaWriter } from './writer.js';
 
@@ -237,8 +237,8 @@ export class SyncEngine {
       try {
         const res = await this.execute(conn, writer, kind, action, name, key);
         if (res === 'written') {
-          written.set(action.namespace, new Date().toISOString());
-          results.push({ namespace: action.namespace, state: 'Synced' });
+          written.set(action.namespace, statusTime());
+          results.push(syncedResult(action.namespace));
           replicationLag.observe({ cluster: conn.name }, (Date.now() - since) / 1000);
         } else if (res) results.push(res);
         conn.reportSuccess();

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../src/kube/object.js';
 import { ACCEPT_FROM, ACCEPT_LABEL, ORIGIN, ORIGIN_UID, SOURCE_LABEL, TO_CLUSTERS, TO_NAMESPACES } from './keys.js';
-import { planCluster, type NamespaceView, type PlanInput } from './plan.js';
+import { planCluster, syncedResult, type NamespaceView, type PlanInput } from './plan.js';
 import { desiredReplica, slimReplica } from './replica.js';
 import { parseAcceptance } from './rules.js';
 
@@ -191,5 +191,16 @@ describe('planCluster', () => {
     const upd = p.actions[0];
     expect(upd?.op === 'update' && upd.object.data).toEqual({ password: 'aHVudGVyMg==' });
     expect(upd?.op === 'update' && upd.object.metadata.resourceVersion).toBe('7');
+  });
+
+  it('reports Synced destinations with one shared, frozen result per namespace', () => {
+    const a = slimReplica('Secret', withRv(desiredReplica('Secret', source({ [TO_NAMESPACES]: 'a' }), 'a', 'hub')));
+    const p1 = planCluster(input({ objectAt: (n) => (n === 'a' ? a : undefined) }));
+    const p2 = planCluster(input({ objectAt: (n) => (n === 'a' ? a : undefined) }));
+    const r1 = p1.results.find((r) => r.namespace === 'a');
+    expect(r1).toEqual({ namespace: 'a', state: 'Synced' });
+    expect(p2.results.find((r) => r.namespace === 'a')).toBe(r1);
+    expect(r1).toBe(syncedResult('a'));
+    expect(Object.isFrozen(r1)).toBe(true);
   });
 });

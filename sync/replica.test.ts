@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../src/kube/object.js';
-import { ORIGIN, ORIGIN_CLUSTER_LABEL, PREFIX, SOURCE_LABEL } from './keys.js';
-import { copiedContent, desiredReplica, ownership, parseSourceKey, replicaStateHash, sourceKey, sourceRelevantHash, updatedReplica } from './replica.js';
+import { ORIGIN, ORIGIN_CLUSTER_LABEL, PREFIX, REPLICA_NAMESPACE, SOURCE_LABEL } from './keys.js';
+import { copiedContent, desiredReplica, ownership, parseSourceKey, replicaStateHash, slimReplica, sourceKey, sourceRelevantHash, updatedReplica } from './replica.js';
 
 const src: KubeObject = {
   apiVersion: 'v1',
@@ -36,6 +36,30 @@ describe('replicas', () => {
     expect(replicaStateHash('ConfigMap', { ...r, data: { a: '2' } })).not.toBe(base);
     expect(replicaStateHash('ConfigMap', { ...r, metadata: { ...r.metadata, labels: { ...r.metadata.labels, [SOURCE_LABEL]: 'true' } } })).not.toBe(base);
     expect(replicaStateHash('ConfigMap', { ...r, data: {} })).toBe(replicaStateHash('ConfigMap', { ...r, data: undefined }));
+  });
+
+  it('one state hash for the replicas of a source in every namespace, still telling a replica made for another namespace apart', () => {
+    const a = desiredReplica('ConfigMap', src, 'a', 'hub');
+    const b = desiredReplica('ConfigMap', src, 'b', 'hub');
+    expect(replicaStateHash('ConfigMap', b)).toBe(replicaStateHash('ConfigMap', a));
+    // Live objects are hashed from their own fields, not the memo of desired ones.
+    const live = (r: KubeObject, ns: string) => slimReplica('ConfigMap', { ...r, metadata: { ...r.metadata, namespace: ns, resourceVersion: '7' } });
+    expect(replicaStateHash('ConfigMap', live(a, 'a'))).toBe(replicaStateHash('ConfigMap', a));
+    // In namespace b, a copy that says it was made for a is not b's replica.
+    expect(replicaStateHash('ConfigMap', live(a, 'b'))).not.toBe(replicaStateHash('ConfigMap', b));
+    // Made with another cluster name, the memo is not reused.
+    expect(replicaStateHash('ConfigMap', desiredReplica('ConfigMap', src, 'a', 'edge'))).not.toBe(replicaStateHash('ConfigMap', a));
+    expect(a.metadata.annotations?.[REPLICA_NAMESPACE]).toBe('a');
+  });
+
+  it('cached replicas share their label maps, which cannot be changed in place', () => {
+    const one = slimReplica('ConfigMap', { ...desiredReplica('ConfigMap', src, 'a', 'hub'), metadata: { ...desiredReplica('ConfigMap', src, 'a', 'hub').metadata, uid: 'r1' } });
+    const two = slimReplica('ConfigMap', { ...desiredReplica('ConfigMap', src, 'b', 'hub'), metadata: { ...desiredReplica('ConfigMap', src, 'b', 'hub').metadata, uid: 'r2' } });
+    expect(two.metadata.labels).toBe(one.metadata.labels);
+    expect(one.data).toBeUndefined();
+    expect(() => {
+      (one.metadata.labels as Record<string, string>).team = 'x';
+    }).toThrow(TypeError);
   });
 
   it('updates keep other owners’ metadata and drop stray keys of ours', () => {

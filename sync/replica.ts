@@ -65,7 +65,11 @@ export function desiredReplica(kind: SyncKind, source: KubeObject, namespace: st
     },
     ...content,
   };
-  desiredContent.set(desired, hash);
+  // Every desired replica of one source version has the same state hash (the namespace it is
+  // made for is folded out, see stateHash), so it is computed once per source, not per namespace.
+  let memo = desiredStates.get(source);
+  if (memo?.own !== own) desiredStates.set(source, (memo = { own, hash: stateHash(hash, desired) }));
+  stateHashes.set(desired, memo.hash);
   return desired;
 }
 
@@ -75,9 +79,10 @@ export function desiredReplica(kind: SyncKind, source: KubeObject, namespace: st
  * replace them on update, desired replicas are built anew), so a hash stays true for its object.
  */
 const stateHashes = new WeakMap<KubeObject, string>();
-/** Content hashes of sources (one per source version, not one per destination), and of desired replicas. */
+/** Content hashes of sources (one per source version, not one per destination). */
 const contentHashes = new WeakMap<KubeObject, string>();
-const desiredContent = new WeakMap<KubeObject, string>();
+/** The state hash of a source version's desired replicas, for the cluster name it was made with (a source object is of one kind). */
+const desiredStates = new WeakMap<KubeObject, { own: string; hash: string }>();
 
 function sourceContentHash(source: KubeObject, content: Record<string, unknown>): string {
   let h = contentHashes.get(source);
@@ -99,14 +104,21 @@ export function slimReplica(kind: SyncKind, obj: KubeObject): KubeObject {
   const hash = replicaStateHash(kind, obj);
   const { data: _data, binaryData: _binaryData, ...rest } = obj;
   // creationTimestamp: nothing reads it, and an update need not send it. The strings every replica
-  // of a source repeats (names, namespaces, origins, hashes) are shared.
+  // of a source repeats (names, namespaces, origins, hashes) are shared, and so is each distinct
+  // set of labels (frozen: nothing changes a cached object in place).
   const { creationTimestamp: _ct, ...md } = rest.metadata;
   const slim: KubeObject = {
     ...rest,
     apiVersion: replicaStrings.intern(rest.apiVersion),
     kind: replicaStrings.intern(rest.kind),
     type: replicaStrings.intern(rest.type as string | undefined),
-    metadata: { ...md, name: replicaStrings.intern(md.name), namespace: replicaStrings.intern(md.namespace), labels: replicaStrings.record(md.labels), annotations: replicaStrings.record(md.annotations) },
+    metadata: {
+      ...md,
+      name: replicaStrings.intern(md.name),
+      namespace: replicaStrings.intern(md.namespace),
+      labels: replicaStrings.sharedRecord(md.labels) as Record<string, string> | undefined,
+      annotations: replicaStrings.record(md.annotations),
+    },
   };
   stateHashes.set(slim, hash);
   return slim;
@@ -119,17 +131,29 @@ export function slimReplica(kind: SyncKind, obj: KubeObject): KubeObject {
  */
 export function replicaStateHash(kind: SyncKind, obj: KubeObject): string {
   let h = stateHashes.get(obj);
-  if (h === undefined) stateHashes.set(obj, (h = stateHash(desiredContent.get(obj) ?? contentHash(copiedContent(kind, obj)), obj)));
+  if (h === undefined) stateHashes.set(obj, (h = stateHash(contentHash(copiedContent(kind, obj)), obj)));
   return h;
 }
 
+/**
+ * The replica-namespace annotation enters as "the namespace the object is in" when it says so, so
+ * the ten replicas of a source share one hash (one string in the caches, one computation per
+ * source). Objects are only ever compared with others at the same place, where this is the same
+ * comparison as with the namespace spelled out.
+ */
+const SAME_NAMESPACE = '\u0000here';
+
 function stateHash(content: string, obj: KubeObject): string {
-  return contentHash({
-    content,
-    immutable: obj.immutable === true ? true : undefined,
-    labels: pickSync(obj.metadata.labels),
-    annotations: pickSync(obj.metadata.annotations),
-  });
+  const annotations = pickSync(obj.metadata.annotations);
+  if (annotations[REPLICA_NAMESPACE] !== undefined && annotations[REPLICA_NAMESPACE] === obj.metadata.namespace) annotations[REPLICA_NAMESPACE] = SAME_NAMESPACE;
+  return replicaStrings.intern(
+    contentHash({
+      content,
+      immutable: obj.immutable === true ? true : undefined,
+      labels: pickSync(obj.metadata.labels),
+      annotations,
+    }),
+  );
 }
 
 /** The update of a live replica of ours: content and our keys replaced, anyone else's metadata kept. */

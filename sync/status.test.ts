@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { composeStatus, type ClusterOutcome } from './status.js';
+import { composeStatus, statusTime, type ClusterOutcome } from './status.js';
 
 const outcome = (results: ClusterOutcome['results'], written: Record<string, string> = {}): ClusterOutcome => ({ results, written: new Map(Object.entries(written)) });
 
@@ -47,5 +47,15 @@ describe('composeStatus', () => {
   it('reports invalid rules instead of destinations', () => {
     const s = composeStatus(new Map([['hub', { invalid: 'bad', results: [], written: new Map() }]]), [], [], undefined);
     expect(s).toMatchObject({ error: 'bad', destinations: [] });
+  });
+});
+
+describe('statusTime', () => {
+  it('writes RFC 3339 to the second, one string per second', () => {
+    const t = Date.UTC(2026, 11, 3, 6, 1, 2, 345);
+    expect(statusTime(t)).toBe('2026-12-03T06:01:02Z');
+    expect(statusTime(t + 600)).toBe(statusTime(t));
+    expect(statusTime(t + 600)).toBe('2026-12-03T06:01:02Z');
+    expect(statusTime(t + 700)).toBe('2026-12-03T06:01:03Z');
   });
 });

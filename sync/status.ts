@@ -101,4 +101,20 @@ export function parseStatus(text: string | undefined): SourceStatus | undefined 
   }
 }
 
+/**
+ * Now, as the status writes times: RFC 3339 to the second, as Kubernetes writes its own (metav1.Time).
+ * Within one second every caller gets the same string, so the times the outcomes keep for
+ * 100,000 destinations written in a burst are a few hundred strings, not 100,000.
+ */
+export function statusTime(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastTime = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return lastTime;
+}
+let lastSecond = -1;
+let lastTime = '';
+
 export const formatStatus = (s: SourceStatus): string => JSON.stringify(s);

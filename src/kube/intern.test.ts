@@ -17,6 +17,18 @@ describe('StringInterner', () => {
     expect(i.record(undefined)).toBeUndefined();
   });
 
+  it('shares one frozen copy of each distinct string map', () => {
+    const i = new StringInterner();
+    const a = i.sharedRecord(JSON.parse('{"origin-cluster":"hub"}') as Record<string, string>);
+    const b = i.sharedRecord(JSON.parse('{"origin-cluster":"hub"}') as Record<string, string>);
+    const c = i.sharedRecord({ 'origin-cluster': 'edge' });
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+    expect(c).toEqual({ 'origin-cluster': 'edge' });
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(i.sharedRecord(undefined)).toBeUndefined();
+  });
+
   it('never holds more than its bound (a stream of unique values, e.g. content hashes, cannot grow it)', () => {
     const i = new StringInterner(100);
     let most = 0;

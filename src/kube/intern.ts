@@ -6,6 +6,7 @@
 // the objects that use them).
 export class StringInterner {
   private table = new Map<string, string>();
+  private records = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(private readonly max = 200_000) {}
 
@@ -30,5 +31,20 @@ export class StringInterner {
     const out: Record<string, string> = {};
     for (const k of Object.keys(m)) out[k] = this.intern(m[k] as string);
     return out;
+  }
+
+  /**
+   * One frozen object for each distinct string map (the labels every replica of a cluster
+   * repeats): for maps that are never changed in place, and read only. Bounded like the strings.
+   */
+  sharedRecord(m: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> | undefined {
+    if (!m) return undefined;
+    const key = JSON.stringify(m);
+    const hit = this.records.get(key);
+    if (hit !== undefined) return hit;
+    if (this.records.size >= this.max) this.records = new Map();
+    const rec = Object.freeze(this.record(m) ?? {});
+    this.records.set(key, rec);
+    return rec;
   }
 }
