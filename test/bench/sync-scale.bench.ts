@@ -12,7 +12,7 @@
 //   - the churn's replica updates as the sidecar's own client timed them (its /metrics): the API
 //     server's answer, and the wait on the sidecar's token bucket before sending;
 //   - writes during churn, then writes over `idleSeconds` with nothing changing (must be 0);
-//   - RSS when converged, after churn, after idle, and the peak (VmHWM).
+//   - RSS when converged, after churn, every 10 s through the idle window, after idle, and the peak (VmHWM).
 // Options (key=value):
 //   sources=1000 namespaces=10 clusters=0 (remote control planes; with clusters>0 the sources go to
 //   the remote clusters only, `namespaces` per cluster) payload=1024 (bytes of random data per source,
@@ -301,7 +301,14 @@ try {
   const rssChurn = rssOf(pid);
   log(`churn: ${allLag.length}/${nUpdates} updates complete, all-replica lag p50 ${stats(allLag).p50.toFixed(1)} ms p99 ${stats(allLag).p99.toFixed(1)} ms`);
 
-  await sleep(IDLE_SECONDS * 1000);
+  // RSS through the idle window: V8's memory reducer gives back heap some tens of seconds after
+  // the last full GC once allocation has calmed down, so the figure at rest differs from the one
+  // right after the burst.
+  const idleRss: number[] = [];
+  for (let t = 0; t < IDLE_SECONDS; t += 10) {
+    await sleep(Math.min(10, IDLE_SECONDS - t) * 1000);
+    idleRss.push(rssOf(pid).rss);
+  }
   const idleWrites = await writesBy(tIdle);
   const rssIdle = rssOf(pid);
   const cpuEnd = cpuSecondsOf(pid);
@@ -389,6 +396,7 @@ try {
     `| writes in ${IDLE_SECONDS} s idle | ${idleWrites.total} |`,
     `| sidecar CPU, user + system (/proc): spawn → converged / → end of idle | ${cpuConverged.toFixed(1)} / ${cpuEnd.toFixed(1)} s |`,
     `| RSS converged / after churn / after idle / peak | ${rssConverged.rss.toFixed(0)} / ${rssChurn.rss.toFixed(0)} / ${rssIdle.rss.toFixed(0)} / ${rssIdle.hwm.toFixed(0)} MiB |`,
+    `| RSS through the idle window, every 10 s | ${idleRss.map((r) => r.toFixed(0)).join(', ')} MiB |`,
     `| memory after idle | ${memory} |`,
     '',
   ].join('\n');
