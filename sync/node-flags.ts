@@ -2,12 +2,13 @@
 // chart (the container's command), the local runtime (make dev, the tests) and the benchmarks. A
 // unit test keeps the manifests equal to this list.
 //
-// --min-semi-space-size=16: the young generation starts at the size V8 grows it to anyway (16 MiB
-// per semi-space, its default maximum) instead of growing into it over the first tens of minutes
-// under churn, which read as 215–237 MiB/h of RSS growth in the 15-minute soak with a flat live
-// heap (with it: 11.1–13.2 MiB/h over 40-minute soaks). It costs RSS right after a burst: 137–145
-// MiB against 127–132 at 1,000 sources × 10 namespaces (V8 kept more old space committed); at
-// 10,000 × 10 it read 319–322 MiB, on another machine than the runs without it (279–285), so not
-// an A/B. A sidecar without it grows past that under sustained churn.
-// The maximum stays V8's: capping it (--max-semi-space-size=4) cost 77–170 MiB at 10,000 × 10 (test/bench/results/sync-scale.md).
-export const SIDECAR_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16'];
+// The young generation is fixed at 8 MiB per semi-space (16 MiB committed), from the start:
+// - Fixed, because a young generation that grows into V8's default maximum (16 MiB per
+//   semi-space) under churn read as 215–237 MiB/h of RSS growth in 15-minute soaks with a flat
+//   live heap. Fixed at 16 it held 11.1–13.2 MiB/h over 40-minute soaks; fixed at 8, 12.5 MiB/h,
+//   at 93–108 MiB against 113–126 (test/bench/results/soak.md).
+// - 8 rather than 16: RSS after 1,000 sources × 10 namespaces 117–127 MiB against 132–141, at
+//   10,000 × 10 282 against 314 MiB, for 6 % more CPU there (test/bench/results/sync-scale.md).
+// - Not smaller: a 4 MiB cap promoted the bursts of 10,000 × 10 into an old space V8 kept
+//   committed, 77–170 MiB more.
+export const SIDECAR_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=8', '--max-semi-space-size=8'];
