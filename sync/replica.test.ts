@@ -62,6 +62,24 @@ describe('replicas', () => {
     }).toThrow(TypeError);
   });
 
+  it('cached replicas keep everything an update needs, and their hash only where no copy or body sees it', () => {
+    const secret: KubeObject = { ...src, kind: 'Secret', type: 'kubernetes.io/tls' };
+    const d = desiredReplica('Secret', secret, 'a', 'hub');
+    expect(Object.keys(JSON.parse(JSON.stringify(d))).sort()).toEqual(['apiVersion', 'data', 'kind', 'metadata', 'type']);
+    const extra = { finalizers: ['example.com/hold'], ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'o', uid: 'o1' }] };
+    const live: KubeObject = { ...d, metadata: { ...d.metadata, uid: 'r1', resourceVersion: '5', creationTimestamp: '2026-12-03T10:00:00Z', ...extra } };
+    const slim = slimReplica('Secret', live);
+    expect(JSON.parse(JSON.stringify(slim))).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: { name: 'cfg', namespace: 'a', uid: 'r1', resourceVersion: '5', labels: d.metadata.labels, annotations: d.metadata.annotations, ...extra },
+    });
+    expect(replicaStateHash('Secret', slim)).toBe(replicaStateHash('Secret', d));
+    // A copy of the slim object, without content, is hashed from its own fields: it differs.
+    expect(replicaStateHash('Secret', { ...slim })).not.toBe(replicaStateHash('Secret', d));
+  });
+
   it('updates keep other owners’ metadata and drop stray keys of ours', () => {
     const r = desiredReplica('ConfigMap', src, 'dst', 'hub');
     const live: KubeObject = {

@@ -2,7 +2,7 @@
 // made by us is still right. Pure functions.
 import { canonicalJson, contentHash } from '../src/kube/apply.js';
 import { StringInterner } from '../src/kube/intern.js';
-import type { KubeObject } from '../src/kube/object.js';
+import type { KubeObject, ObjectMeta } from '../src/kube/object.js';
 import {
   CONTENT_HASH,
   ORIGIN,
@@ -49,36 +49,48 @@ const dropSync = (m: Record<string, string> | undefined): Record<string, string>
 export function desiredReplica(kind: SyncKind, source: KubeObject, namespace: string, own: string): KubeObject {
   const content = copiedContent(kind, source);
   const hash = sourceContentHash(source, content);
-  const desired: KubeObject = {
-    apiVersion: 'v1',
-    kind,
-    metadata: {
-      name: source.metadata.name,
-      namespace,
-      labels: { [ORIGIN_CLUSTER_LABEL]: own },
-      annotations: {
-        [ORIGIN]: `${own}/${source.metadata.namespace}/${source.metadata.name}`,
-        [ORIGIN_UID]: source.metadata.uid ?? '',
-        [REPLICA_NAMESPACE]: namespace,
-        [CONTENT_HASH]: hash,
-      },
+  const metadata: ObjectMeta = {
+    name: source.metadata.name,
+    namespace,
+    labels: { [ORIGIN_CLUSTER_LABEL]: own },
+    annotations: {
+      [ORIGIN]: `${own}/${source.metadata.namespace}/${source.metadata.name}`,
+      [ORIGIN_UID]: source.metadata.uid ?? '',
+      [REPLICA_NAMESPACE]: namespace,
+      [CONTENT_HASH]: hash,
     },
-    ...content,
   };
   // Every desired replica of one source version has the same state hash (the namespace it is
   // made for is folded out, see stateHash), so it is computed once per source, not per namespace.
   let memo = desiredStates.get(source);
-  if (memo?.own !== own) desiredStates.set(source, (memo = { own, hash: stateHash(hash, desired) }));
-  stateHashes.set(desired, memo.hash);
-  return desired;
+  if (memo?.own !== own) desiredStates.set(source, (memo = { own, hash: stateHash(hash, { metadata }) }));
+  return new HashedObject({ apiVersion: 'v1', kind, metadata, ...content }, memo.hash);
 }
 
 /**
- * Known state hashes by object identity, computed once per object: cached replicas (before their
- * content is dropped, slimReplica) and desired replicas. Objects are never changed in place (caches
- * replace them on update, desired replicas are built anew), so a hash stays true for its object.
+ * An object the sidecar built (a desired replica, or a cached one, slimReplica) with its state
+ * hash in a private field: 100,000 cached replicas kept their hashes in a WeakMap whose table
+ * alone took 8 MiB. A private field is not copied by spread and not serialized, so a copy (an
+ * update body, a test's edit) has no hash and is hashed from its own fields, as any other object.
+ * Objects are never changed in place (caches replace them on update), so the hash stays true.
  */
-const stateHashes = new WeakMap<KubeObject, string>();
+class HashedObject implements KubeObject {
+  [field: string]: unknown;
+  readonly #stateHash: string;
+  declare apiVersion: string;
+  declare kind: string;
+  declare metadata: ObjectMeta;
+
+  constructor(fields: KubeObject, stateHash: string) {
+    this.#stateHash = stateHash;
+    Object.assign(this, fields);
+  }
+
+  static stateHashOf(obj: KubeObject): string | undefined {
+    return #stateHash in obj ? obj.#stateHash : undefined;
+  }
+}
+
 /** Content hashes of sources (one per source version, not one per destination). */
 const contentHashes = new WeakMap<KubeObject, string>();
 /** The state hash of a source version's desired replicas, for the cluster name it was made with (a source object is of one kind). */
@@ -101,39 +113,40 @@ function sourceContentHash(source: KubeObject, content: Record<string, unknown>)
 const replicaStrings = new StringInterner();
 
 export function slimReplica(kind: SyncKind, obj: KubeObject): KubeObject {
-  const hash = replicaStateHash(kind, obj);
-  const { data: _data, binaryData: _binaryData, ...rest } = obj;
-  // creationTimestamp: nothing reads it, and an update need not send it. The strings every replica
-  // of a source repeats (names, namespaces, origins, hashes) are shared, and so is each distinct
-  // set of labels (frozen: nothing changes a cached object in place).
-  const { creationTimestamp: _ct, ...md } = rest.metadata;
-  const slim: KubeObject = {
-    ...rest,
-    apiVersion: replicaStrings.intern(rest.apiVersion),
-    kind: replicaStrings.intern(rest.kind),
-    type: replicaStrings.intern(rest.type as string | undefined),
-    metadata: {
-      ...md,
-      name: replicaStrings.intern(md.name),
-      namespace: replicaStrings.intern(md.namespace),
-      labels: replicaStrings.sharedRecord(md.labels) as Record<string, string> | undefined,
-      annotations: replicaStrings.record(md.annotations),
-    },
+  const hash = computeStateHash(kind, obj);
+  const { data: _data, binaryData: _binaryData, metadata: md, ...rest } = obj;
+  // The metadata every replica of ours has is laid out in one literal (one object shape, fields
+  // in the object itself); anything else (finalizers, owner references added by others) is kept
+  // too. creationTimestamp: nothing reads it, and an update need not send it. The strings every
+  // replica of a source repeats (names, namespaces, origins, hashes) are shared, and so is each
+  // distinct set of labels (frozen: nothing changes a cached object in place).
+  const { name, namespace, uid, resourceVersion, labels, annotations, creationTimestamp: _ct, managedFields: _mf, ...extra } = md;
+  const metadata: ObjectMeta = {
+    name: replicaStrings.intern(name),
+    namespace: replicaStrings.intern(namespace),
+    uid,
+    resourceVersion,
+    labels: replicaStrings.sharedRecord(labels) as Record<string, string> | undefined,
+    annotations: replicaStrings.record(annotations),
   };
-  stateHashes.set(slim, hash);
-  return slim;
+  for (const k of Object.keys(extra)) metadata[k as keyof ObjectMeta] = extra[k as keyof typeof extra] as never;
+  const fields: KubeObject = { apiVersion: replicaStrings.intern(rest.apiVersion), kind: replicaStrings.intern(rest.kind), metadata };
+  if (rest.type !== undefined) fields.type = replicaStrings.intern(rest.type as string);
+  for (const k of Object.keys(rest)) if (!(k in fields)) fields[k] = rest[k];
+  return new HashedObject(fields, hash);
 }
 
 /**
  * Hash of everything the sidecar decides on a replica: the copied content, `immutable`, and every
  * label and annotation under our prefix (so a hand-added `enabled` label or an edited origin
- * differs too). Equal hashes mean no write; resourceVersions play no part.
+ * differs too). Equal hashes mean no write; resourceVersions play no part. Objects the sidecar
+ * built carry theirs; others (copies) are hashed each time.
  */
 export function replicaStateHash(kind: SyncKind, obj: KubeObject): string {
-  let h = stateHashes.get(obj);
-  if (h === undefined) stateHashes.set(obj, (h = stateHash(contentHash(copiedContent(kind, obj)), obj)));
-  return h;
+  return HashedObject.stateHashOf(obj) ?? computeStateHash(kind, obj);
 }
+
+const computeStateHash = (kind: SyncKind, obj: KubeObject): string => stateHash(contentHash(copiedContent(kind, obj)), obj);
 
 /**
  * The replica-namespace annotation enters as "the namespace the object is in" when it says so, so
@@ -143,7 +156,7 @@ export function replicaStateHash(kind: SyncKind, obj: KubeObject): string {
  */
 const SAME_NAMESPACE = '\u0000here';
 
-function stateHash(content: string, obj: KubeObject): string {
+function stateHash(content: string, obj: { metadata: ObjectMeta; immutable?: unknown }): string {
   const annotations = pickSync(obj.metadata.annotations);
   if (annotations[REPLICA_NAMESPACE] !== undefined && annotations[REPLICA_NAMESPACE] === obj.metadata.namespace) annotations[REPLICA_NAMESPACE] = SAME_NAMESPACE;
   return replicaStrings.intern(
