@@ -17,7 +17,7 @@ import { conflictsCurrent, conflictsTotal, lastSuccess, replicaWrites, replicati
 import { planCluster, syncedResult, type Action, type Plan } from './plan.js';
 import { hasReplicaMarks, isTamperedReplicaOf, ownership, parseOrigin, parseSourceKey, sourceKey, sourceRelevantHash, SYNC_KINDS, type SyncKind } from './replica.js';
 import { literalClusters, parseSourceRules, targetsCluster } from './rules.js';
-import { composeStatus, formatStatus, parseStatus, statusTime, type ClusterContext, type ClusterOutcome } from './status.js';
+import { NONE_WRITTEN, composeStatus, formatStatus, parseStatus, statusTime, writtenTimes, type ClusterContext, type ClusterOutcome } from './status.js';
 import type { Cache } from './secret-scope.js';
 import { ReplicaWriter } from './writer.js';
 
@@ -215,7 +215,7 @@ export class SyncEngine {
     const { plan, kind, namespace, name } = planned;
     const source = this.opts.sources[kind].getByName(namespace, name);
     if (plan.invalid) {
-      this.setOutcome(key, conn.name, { invalid: plan.invalid, results: [], written: new Map() });
+      this.setOutcome(key, conn.name, { invalid: plan.invalid, results: [], written: NONE_WRITTEN });
       if (source) void this.opts.events?.record(source, 'Warning', 'InvalidSyncRules', `${plan.invalid}; existing replicas are left as they are`);
       conn.pendingSince.delete(key);
       return;
@@ -223,7 +223,7 @@ export class SyncEngine {
 
     const previous = this.outcomes.get(key)?.get(conn.name);
     const results: Result[] = [...plan.results];
-    const written = new Map<string, string>();
+    const written: Array<[string, string]> = [];
     let unreachable = false;
     const errors: string[] = [];
     /** A failure every failed operation shares because the server is overloaded (429) or away. */
@@ -237,7 +237,7 @@ export class SyncEngine {
       try {
         const res = await this.execute(conn, writer, kind, action, name, key);
         if (res === 'written') {
-          written.set(action.namespace, statusTime());
+          written.push([action.namespace, statusTime()]);
           results.push(syncedResult(action.namespace));
           replicationLag.observe({ cluster: conn.name }, (Date.now() - since) / 1000);
         } else if (res) results.push(res);
@@ -281,7 +281,7 @@ export class SyncEngine {
       if (before?.state !== 'Error') void this.opts.events?.record(source, 'Warning', 'ReplicaSyncFailed', `${conn.name}/${x.namespace}: ${x.message ?? ''}`);
     }
 
-    if (!unreachable) this.setOutcome(key, conn.name, { results, written });
+    if (!unreachable) this.setOutcome(key, conn.name, { results, written: writtenTimes(written) });
     if (unreachable) {
       conn.park(key);
       return;
@@ -406,8 +406,8 @@ export class SyncEngine {
     if (!m) this.outcomes.set(key, (m = new Map()));
     const prev = m.get(cluster);
     // Keep write times of destinations still Synced, so the status does not lose them.
-    if (prev) for (const [ns, t] of prev.written) if (!outcome.written.has(ns)) outcome.written.set(ns, t);
-    m.set(cluster, outcome);
+    const kept = prev ? Object.entries(prev.written).filter(([ns]) => !Object.hasOwn(outcome.written, ns)) : [];
+    m.set(cluster, kept.length > 0 ? { ...outcome, written: writtenTimes([...Object.entries(outcome.written), ...kept]) } : outcome);
     this.enqueueStatus(key);
   }
 

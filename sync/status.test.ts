@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { composeStatus, statusTime, type ClusterOutcome } from './status.js';
+import { NONE_WRITTEN, composeStatus, statusTime, writtenAt, writtenTimes, type ClusterOutcome } from './status.js';
 
-const outcome = (results: ClusterOutcome['results'], written: Record<string, string> = {}): ClusterOutcome => ({ results, written: new Map(Object.entries(written)) });
+const outcome = (results: ClusterOutcome['results'], written: Record<string, string> = {}): ClusterOutcome => ({ results, written: writtenTimes(Object.entries(written)) });
 
 describe('composeStatus', () => {
   it('lists destinations sorted, summarises, and keeps lastSync across recomputations', () => {
@@ -45,7 +45,7 @@ describe('composeStatus', () => {
   });
 
   it('reports invalid rules instead of destinations', () => {
-    const s = composeStatus(new Map([['hub', { invalid: 'bad', results: [], written: new Map() }]]), [], [], undefined);
+    const s = composeStatus(new Map([['hub', { invalid: 'bad', results: [], written: NONE_WRITTEN }]]), [], [], undefined);
     expect(s).toMatchObject({ error: 'bad', destinations: [] });
   });
 });
@@ -57,5 +57,22 @@ describe('statusTime', () => {
     expect(statusTime(t + 600)).toBe(statusTime(t));
     expect(statusTime(t + 600)).toBe('2026-12-03T06:01:02Z');
     expect(statusTime(t + 700)).toBe('2026-12-03T06:01:03Z');
+  });
+});
+
+describe('writtenTimes', () => {
+  it('keeps keys in namespace order whatever order the writes finished in (one object shape for the same namespaces)', () => {
+    const a = writtenTimes([['b', 't2'], ['a', 't1'], ['c', 't3']]);
+    const b = writtenTimes([['c', 't3'], ['b', 't2'], ['a', 't1']]);
+    expect(Object.keys(a)).toEqual(['a', 'b', 'c']);
+    expect(Object.keys(b)).toEqual(Object.keys(a));
+  });
+
+  it('reads only what was written: a namespace named like an Object.prototype member has no time', () => {
+    const w = writtenTimes([['constructor', '2026-12-03T10:00:00Z']]);
+    expect(writtenAt(w, 'constructor')).toBe('2026-12-03T10:00:00Z');
+    for (const ns of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) expect(writtenAt(NONE_WRITTEN, ns)).toBeUndefined();
+    const s = composeStatus(new Map([['hub', outcome([{ namespace: 'toString', state: 'Synced' }])]]), [{ name: 'hub', state: 'Ready', lastError: undefined, targeted: true }], [], undefined);
+    expect(s.destinations).toEqual([{ cluster: 'hub', namespace: 'toString', state: 'Synced' }]);
   });
 });
