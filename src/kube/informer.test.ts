@@ -60,3 +60,47 @@ describe('Informer retries', () => {
     }
   }, 30_000);
 });
+
+describe('Informer indexes', () => {
+  // Events are fed as the watch would deliver them; the client is never called.
+  const cm = (name: string, group: string, rv: number) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'ns', name, resourceVersion: String(rv), labels: { group } } });
+  const feed = (inf: Informer, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: ReturnType<typeof cm>) =>
+    (inf as unknown as { handleEvent(ev: { type: string; object: unknown }): void }).handleEvent({ type, object: obj });
+  const names = (inf: Informer, group: string) => inf.byIndex('group', group).map((o) => o.metadata.name).sort();
+  const values = (inf: Informer) => [...((inf as unknown as { indices: Map<string, Map<string, unknown>> }).indices.get('group')?.keys() ?? [])].sort();
+
+  it('finds every object by value through small and large buckets, and forgets values no object has', () => {
+    const inf = new Informer({} as KubeClient, ConfigMaps, {});
+    inf.addIndex('group', (o) => [o.metadata.labels?.group ?? '']);
+    const many = Array.from({ length: 40 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+    let rv = 1;
+    for (const n of many) feed(inf, 'ADDED', cm(n, 'a', rv++));
+    feed(inf, 'ADDED', cm('b1', 'b', rv++));
+    // A new version with the same value is listed once.
+    feed(inf, 'MODIFIED', cm('b1', 'b', rv++));
+    expect(names(inf, 'a')).toEqual(many);
+    expect(names(inf, 'b')).toEqual(['b1']);
+    // Moving objects between values, from the large bucket and back into the small one.
+    feed(inf, 'MODIFIED', cm('m00', 'b', rv++));
+    feed(inf, 'MODIFIED', cm('b1', 'a', rv++));
+    expect(names(inf, 'a')).toEqual([...many.slice(1), 'b1'].sort());
+    expect(names(inf, 'b')).toEqual(['m00']);
+    // Once the last object with a value is gone, so is the value (sources come and go by the
+    // thousand; their emptied buckets were kept for ever).
+    feed(inf, 'DELETED', cm('m00', 'b', rv++));
+    expect(names(inf, 'b')).toEqual([]);
+    expect(values(inf)).toEqual(['a']);
+    for (const n of [...many.slice(1), 'b1']) feed(inf, 'DELETED', cm(n, 'a', rv++));
+    expect(values(inf)).toEqual([]);
+    expect(inf.size).toBe(0);
+  });
+
+  it('lists an object once under a value its indexer returns twice', () => {
+    const inf = new Informer({} as KubeClient, ConfigMaps, {});
+    inf.addIndex('group', (o) => [o.metadata.labels?.group ?? '', o.metadata.labels?.group ?? '']);
+    feed(inf, 'ADDED', cm('x', 'a', 1));
+    expect(names(inf, 'a')).toEqual(['x']);
+    feed(inf, 'DELETED', cm('x', 'a', 2));
+    expect(values(inf)).toEqual([]);
+  });
+});

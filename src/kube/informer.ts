@@ -58,7 +58,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly store = new Map<string, T>();
   private readonly handlers: EventHandlers<T>[] = [];
   private readonly indexers = new Map<string, (obj: T) => string[]>();
-  private readonly indices = new Map<string, Map<string, Set<string>>>();
+  private readonly indices = new Map<string, Map<string, IndexBucket>>();
   private resourceVersion: string | undefined;
   private synced = false;
   private syncWaiters: Array<() => void> = [];
@@ -97,7 +97,7 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   addIndex(name: string, fn: (obj: T) => string[]): void {
     this.indexers.set(name, fn);
-    const index = new Map<string, Set<string>>();
+    const index = new Map<string, IndexBucket>();
     this.indices.set(name, index);
     for (const [k, o] of this.store) for (const v of fn(o)) addToIndex(index, v, k);
   }
@@ -370,7 +370,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     for (const [name, fn] of this.indexers) {
       const index = this.indices.get(name);
       if (!index) continue;
-      if (old) for (const v of fn(old)) index.get(v)?.delete(key);
+      if (old) for (const v of fn(old)) removeFromIndex(index, v, key);
       if (obj) for (const v of fn(obj)) addToIndex(index, v, key);
     }
   }
@@ -389,10 +389,33 @@ function apiVersion(r: ResourceType): string {
   return r.group ? `${r.group}/${r.version}` : r.version;
 }
 
-function addToIndex(index: Map<string, Set<string>>, value: string, key: string): void {
-  let set = index.get(value);
-  if (!set) index.set(value, (set = new Set()));
-  set.add(key);
+/**
+ * The keys of the objects with one index value: an array while few (the ten replicas of a source
+ * under the sidecar's origin index; an array of ten takes half of a Set's memory), a Set past
+ * SMALL_BUCKET. Emptied buckets are removed, so an index holds only values some object has.
+ */
+type IndexBucket = string[] | Set<string>;
+const SMALL_BUCKET = 32;
+
+function addToIndex(index: Map<string, IndexBucket>, value: string, key: string): void {
+  const bucket = index.get(value);
+  if (bucket === undefined) index.set(value, [key]);
+  else if (bucket instanceof Set) bucket.add(key);
+  else if (!bucket.includes(key)) {
+    if (bucket.length < SMALL_BUCKET) bucket.push(key);
+    else index.set(value, new Set([...bucket, key]));
+  }
+}
+
+function removeFromIndex(index: Map<string, IndexBucket>, value: string, key: string): void {
+  const bucket = index.get(value);
+  if (bucket === undefined) return;
+  if (bucket instanceof Set) bucket.delete(key);
+  else {
+    const i = bucket.indexOf(key);
+    if (i >= 0) bucket.splice(i, 1);
+  }
+  if ((bucket instanceof Set ? bucket.size : bucket.length) === 0) index.delete(value);
 }
 
 function safely(log: Logger, fn: () => void): void {
