@@ -132,7 +132,7 @@ export function slimReplica(kind: SyncKind, obj: KubeObject): KubeObject {
   for (const k of Object.keys(extra)) metadata[k as keyof ObjectMeta] = extra[k as keyof typeof extra] as never;
   const fields: KubeObject = { apiVersion: replicaStrings.intern(rest.apiVersion), kind: replicaStrings.intern(rest.kind), metadata };
   if (rest.type !== undefined) fields.type = replicaStrings.intern(rest.type as string);
-  for (const k of Object.keys(rest)) if (!(k in fields)) fields[k] = rest[k];
+  for (const k of Object.keys(rest)) if (!Object.hasOwn(fields, k)) fields[k] = rest[k];
   return new HashedObject(fields, hash);
 }
 
