@@ -13,11 +13,12 @@ import type { Logger } from '../src/kube/log.js';
 import type { KubeObject } from '../src/kube/object.js';
 import { resourceOf, type ClusterConnection } from './cluster.js';
 import { ORIGIN, STATUS_ANNOTATION } from './keys.js';
+import { currentStatus } from './source-cache.js';
 import { conflictsCurrent, conflictsTotal, lastSuccess, replicaWrites, replicationLag, sourcesCached, statusWrites, syncErrors } from './metrics.js';
 import { planCluster, syncedResult, type Action, type Plan } from './plan.js';
 import { hasReplicaMarks, isTamperedReplicaOf, ownership, parseOrigin, parseSourceKey, sourceKey, sourceRelevantHash, SYNC_KINDS, type SyncKind } from './replica.js';
 import { literalClusters, parseSourceRules, targetsCluster } from './rules.js';
-import { NONE_WRITTEN, composeStatus, formatStatus, parseStatus, statusTime, writtenTimes, type ClusterContext, type ClusterOutcome } from './status.js';
+import { NONE_WRITTEN, composeStatus, formatStatus, statusTime, writtenTimes, type ClusterContext, type ClusterOutcome } from './status.js';
 import type { Cache } from './secret-scope.js';
 import { ReplicaWriter } from './writer.js';
 
@@ -443,9 +444,9 @@ export class SyncEngine {
       return;
     }
     const unregistered = typeof rules === 'string' ? [] : literalClusters(rules).filter((n) => !this.clusters.has(n));
-    const current = source.metadata.annotations?.[STATUS_ANNOTATION];
-    const next = formatStatus(composeStatus(outcomes ?? new Map(), clusters, unregistered, parseStatus(current)));
-    if (next === current) return;
+    const current = currentStatus(source);
+    const next = formatStatus(composeStatus(outcomes ?? new Map(), clusters, unregistered, current.lastSync));
+    if (current.is(next)) return;
     const uid = source.metadata.uid ?? '';
     // Noted here too, not only when the informer shows it: a source that opts out before its cache
     // sees this write must still have the annotation taken off.

@@ -13,6 +13,7 @@ import { CLUSTER_LABEL, FIELD_MANAGER, SOURCE_LABEL } from './keys.js';
 import { ClusterRegistry } from './registry.js';
 import type { SyncKind } from './replica.js';
 import { SecretScope, type Cache } from './secret-scope.js';
+import { slimSource } from './source-cache.js';
 import { isValidLabelValue } from './selector.js';
 
 export interface SidecarOptions {
@@ -87,8 +88,8 @@ export class SyncSidecar {
     // ever listed.
     this.scope = new SecretScope({ client: m.client, namespace: opts.namespace, logger: m.log, events, recheckMs: this.o.accessRecheckMs });
     this.sources = {
-      ConfigMap: m.informer(ConfigMaps, { labelSelector: `${SOURCE_LABEL}=true` }),
-      Secret: this.scope.cache({ labelSelector: `${SOURCE_LABEL}=true` }),
+      ConfigMap: m.informer(ConfigMaps, { labelSelector: `${SOURCE_LABEL}=true`, transform: slimSource }),
+      Secret: this.scope.cache({ labelSelector: `${SOURCE_LABEL}=true`, transform: slimSource }),
     };
     const registrations = m.informer(Secrets, { namespace: opts.namespace, labelSelector: `${CLUSTER_LABEL}=true` });
     this.engine = new SyncEngine({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NONE_WRITTEN, composeStatus, statusTime, writtenAt, writtenTimes, type ClusterOutcome } from './status.js';
+import { NONE_WRITTEN, composeStatus, lastSyncTimes, statusTime, writtenAt, writtenTimes, type ClusterOutcome } from './status.js';
 
 const outcome = (results: ClusterOutcome['results'], written: Record<string, string> = {}): ClusterOutcome => ({ results, written: writtenTimes(Object.entries(written)) });
 
@@ -9,7 +9,7 @@ describe('composeStatus', () => {
       new Map([['hub', outcome([{ namespace: 'b', state: 'Synced' }, { namespace: 'a', state: 'Synced' }], { a: 't1', b: 't1' })]]),
       [{ name: 'hub', state: 'Ready', lastError: undefined, targeted: true }],
       [],
-      undefined,
+      NONE_WRITTEN,
     );
     expect(prev.destinations.map((d) => d.namespace)).toEqual(['a', 'b']);
     expect(prev.summary).toBe('2 Synced');
@@ -18,7 +18,7 @@ describe('composeStatus', () => {
       new Map([['hub', outcome([{ namespace: 'a', state: 'Synced' }, { namespace: 'b', state: 'Synced' }], { b: 't2' })]]),
       [{ name: 'hub', state: 'Ready', lastError: undefined, targeted: true }],
       [],
-      prev,
+      lastSyncTimes(prev),
     );
     expect(next.destinations.map((d) => d.lastSync)).toEqual(['t1', 't2']);
   });
@@ -31,7 +31,7 @@ describe('composeStatus', () => {
         { name: 'other', state: 'Connecting', lastError: undefined, targeted: false },
       ],
       ['mars'],
-      undefined,
+      NONE_WRITTEN,
     );
     expect(s.destinations).toEqual([
       { cluster: 'edge', state: 'Unreachable', message: 'connect ECONNREFUSED' },
@@ -40,12 +40,12 @@ describe('composeStatus', () => {
   });
 
   it('is the same text for the same facts (no timestamps of its own)', () => {
-    const args = [new Map([['hub', outcome([{ namespace: 'a', state: 'Conflict', message: 'm' }])]]), [{ name: 'hub', state: 'Ready' as const, lastError: undefined, targeted: true }], [], undefined] as const;
+    const args = [new Map([['hub', outcome([{ namespace: 'a', state: 'Conflict', message: 'm' }])]]), [{ name: 'hub', state: 'Ready' as const, lastError: undefined, targeted: true }], [], NONE_WRITTEN] as const;
     expect(JSON.stringify(composeStatus(...args))).toBe(JSON.stringify(composeStatus(...args)));
   });
 
   it('reports invalid rules instead of destinations', () => {
-    const s = composeStatus(new Map([['hub', { invalid: 'bad', results: [], written: NONE_WRITTEN }]]), [], [], undefined);
+    const s = composeStatus(new Map([['hub', { invalid: 'bad', results: [], written: NONE_WRITTEN }]]), [], [], NONE_WRITTEN);
     expect(s).toMatchObject({ error: 'bad', destinations: [] });
   });
 });
@@ -72,7 +72,7 @@ describe('writtenTimes', () => {
     const w = writtenTimes([['constructor', '2026-12-03T10:00:00Z']]);
     expect(writtenAt(w, 'constructor')).toBe('2026-12-03T10:00:00Z');
     for (const ns of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) expect(writtenAt(NONE_WRITTEN, ns)).toBeUndefined();
-    const s = composeStatus(new Map([['hub', outcome([{ namespace: 'toString', state: 'Synced' }])]]), [{ name: 'hub', state: 'Ready', lastError: undefined, targeted: true }], [], undefined);
+    const s = composeStatus(new Map([['hub', outcome([{ namespace: 'toString', state: 'Synced' }])]]), [{ name: 'hub', state: 'Ready', lastError: undefined, targeted: true }], [], NONE_WRITTEN);
     expect(s.destinations).toEqual([{ cluster: 'hub', namespace: 'toString', state: 'Synced' }]);
   });
 });

@@ -3,6 +3,7 @@
 // wrong if something is. Composed deterministically (sorted, no "last checked" times), so that it
 // changes only when something a person would care about changed, and is only then written.
 import type { DestinationResult, DestinationState } from './plan.js';
+import { StringInterner } from '../src/kube/intern.js';
 import { byCodeUnit } from './order.js';
 
 export type StatusState = DestinationState | 'Error' | 'Unreachable' | 'Connecting' | 'NotRegistered';
@@ -59,19 +60,18 @@ export interface ClusterContext {
 const MAX_LISTED = 100;
 
 /**
- * Composes a source's status from each cluster's outcome. `previous` is the status currently on
- * the source: a destination still Synced keeps its lastSync from there (also across restarts).
+ * Composes a source's status from each cluster's outcome. `previousSync` holds the lastSync times
+ * of the status currently on the source (lastSyncTimes): a destination still Synced keeps its
+ * time from there (also across restarts).
  */
 export function composeStatus(
   outcomes: ReadonlyMap<string, ClusterOutcome>,
   clusters: readonly ClusterContext[],
   unregistered: readonly string[],
-  previous: SourceStatus | undefined,
+  previousSync: WrittenTimes,
 ): SourceStatus {
   const invalid = [...outcomes.values()].find((o) => o.invalid)?.invalid;
   if (invalid) return { summary: 'invalid sync rules; existing replicas are left as they are', error: invalid, destinations: [] };
-  const prevSync = new Map<string, string>();
-  for (const d of previous?.destinations ?? []) if (d.lastSync) prevSync.set(`${d.cluster}/${d.namespace ?? ''}`, d.lastSync);
 
   const out: DestinationStatus[] = [];
   for (const c of clusters) {
@@ -85,7 +85,7 @@ export function composeStatus(
       const d: DestinationStatus = { cluster: c.name, namespace: r.namespace, state: r.state };
       if (r.message) d.message = r.message;
       const written = writtenAt(outcome.written, r.namespace);
-      const lastSync = written ?? prevSync.get(`${c.name}/${r.namespace}`);
+      const lastSync = written ?? writtenAt(previousSync, `${c.name}/${r.namespace}`);
       if (r.state === 'Synced' && lastSync) d.lastSync = lastSync;
       out.push(d);
     }
@@ -137,3 +137,11 @@ let lastSecond = -1;
 let lastTime = '';
 
 export const formatStatus = (s: SourceStatus): string => JSON.stringify(s);
+
+/** The lastSync times a status lists, by `cluster/namespace` (the times as one shared string each). */
+export function lastSyncTimes(s: SourceStatus | undefined): WrittenTimes {
+  const times: Array<[string, string]> = [];
+  for (const d of s?.destinations ?? []) if (typeof d.lastSync === 'string') times.push([`${d.cluster}/${d.namespace ?? ''}`, timeStrings.intern(d.lastSync)]);
+  return times.length > 0 ? writtenTimes(times) : NONE_WRITTEN;
+}
+const timeStrings = new StringInterner(10_000);

@@ -190,9 +190,37 @@ describe('sync sidecar process', () => {
       for (let i = 0; i < N; i++) expect(seen.get(`s-${i}`)?.map((v) => (JSON.parse(v) as { summary: string }).summary)).toEqual(['3 Synced']);
       const patches = (await cp.auditedWrites({ userAgent: 'kcp-sync', since })).filter((e) => e.verb === 'patch' && e.objectRef?.resource === 'secrets' && e.objectRef.namespace === 'once-src');
       expect(patches).toHaveLength(N);
+
+      // A new instance finds every status already right, lastSync times included (its source cache
+      // keeps a digest of the status and the times, not the text): it composes each and writes none.
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+      const before = new Map([...seen].map(([k, v]) => [k, v.at(-1)]));
+      const restartedAt = new Date();
+      const q = await spawnSidecar(kubeconfig);
+      const metric = async (line: string) => {
+        const text = (await (await get(q, '/metrics'))?.text()) ?? '';
+        return Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').at(-1) ?? NaN);
+      };
+      await eventually(
+        'the new instance composed every status and has nothing left to do',
+        async () =>
+          (await metric('controller_runtime_reconcile_total{controller="sync-status",result="success"}')) >= N &&
+          (await metric('kcp_operator_workqueue_delayed_items{name="sync-status"}')) === 0 &&
+          (await metric('workqueue_adds_total{name="sync-status"}')) === (await metric('workqueue_work_duration_seconds_count{name="sync-status"}')),
+        60_000,
+      );
+      try {
+        expect(new Map([...seen].map(([k, v]) => [k, v.at(-1)]))).toEqual(before);
+        const rewrites = (await cp.auditedWrites({ userAgent: 'kcp-sync', since: restartedAt })).filter((e) => e.objectRef?.namespace === 'once-src');
+        expect(rewrites).toEqual([]);
+      } finally {
+        q.child.kill('SIGTERM');
+        await q.exited;
+      }
     } finally {
       await watch.stop();
-      p.child.kill('SIGTERM');
+      if (p.child.exitCode === null) p.child.kill('SIGTERM');
       await p.exited;
     }
   });
