@@ -378,6 +378,7 @@ try {
     '',
     ...Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`),
     `- sidecar: \`node sync/main.js\` compiled from ${DIST ? `\`${DIST}\`` : SRC === repoRoot ? 'this tree' : `\`${SRC}\``}, ${QPS || BURST ? `\`--cluster-qps=${QPS ?? 'default'} --cluster-burst=${BURST ?? 'default'}\`` : 'shipped defaults'}${PROFILE ? ', with --cpu-prof' : ''}`,
+    `- node flags: ${nodeFlags.length > 0 ? nodeFlags.map((f) => `\`${f}\``).join(' ') : 'none'}${arg.node === undefined ? ' (shipped)' : ''}`,
     `- shape: ${shape}; ${PAYLOAD}-byte payload per source; sources exist before the sidecar starts`,
     `- machine load at the end (1/5/15 min): ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}; kube-apiservers running on the machine: ${otherApiServers()} (this run: ${1 + CLUSTERS})`,
     '',
