@@ -114,7 +114,7 @@ const replicaStrings = new StringInterner();
 
 export function slimReplica(kind: SyncKind, obj: KubeObject): KubeObject {
   const hash = computeStateHash(kind, obj);
-  const { data: _data, binaryData: _binaryData, metadata: md, ...rest } = obj;
+  const { data: _data, binaryData: _binaryData, metadata: md, apiVersion, kind: objKind, type, ...others } = obj;
   // The metadata every replica of ours has is laid out in one literal (one object shape, fields
   // in the object itself); anything else (finalizers, owner references added by others) is kept
   // too. creationTimestamp: nothing reads it, and an update need not send it. The strings every
@@ -129,11 +129,10 @@ export function slimReplica(kind: SyncKind, obj: KubeObject): KubeObject {
     labels: replicaStrings.sharedRecord(labels) as Record<string, string> | undefined,
     annotations: replicaStrings.record(annotations),
   };
-  for (const k of Object.keys(extra)) metadata[k as keyof ObjectMeta] = extra[k as keyof typeof extra] as never;
-  const fields: KubeObject = { apiVersion: replicaStrings.intern(rest.apiVersion), kind: replicaStrings.intern(rest.kind), metadata };
-  if (rest.type !== undefined) fields.type = replicaStrings.intern(rest.type as string);
-  for (const k of Object.keys(rest)) if (!Object.hasOwn(fields, k)) fields[k] = rest[k];
-  return new HashedObject(fields, hash);
+  Object.assign(metadata, extra);
+  const fields: KubeObject = { apiVersion: replicaStrings.intern(apiVersion), kind: replicaStrings.intern(objKind), metadata };
+  if (type !== undefined) fields.type = replicaStrings.intern(type as string);
+  return new HashedObject(Object.assign(fields, others), hash);
 }
 
 /**
