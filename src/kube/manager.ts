@@ -26,6 +26,7 @@ export class Manager {
   readonly log: Logger;
   readonly health = new HealthServer();
   private readonly informers = new Map<string, Informer<KubeObject>>();
+  private readonly transforms = new Map<string, InformerOptions['transform']>();
   private readonly controllers: Controller[] = [];
   private elector: LeaderElector | undefined;
   private readonly stopCtl = new AbortController();
@@ -43,13 +44,20 @@ export class Manager {
     });
   }
 
-  /** A shared informer: asking twice for the same resource and scope returns the same one. */
+  /**
+   * A shared informer: asking twice for the same resource and scope returns the same one. Its
+   * cache holds objects as its transform shaped them, so asking again with another transform is a
+   * programming error, thrown at wiring time rather than found as missing fields later.
+   */
   informer<T extends KubeObject = KubeObject>(r: ResourceType, opts: Omit<InformerOptions, 'logger'> = {}): Informer<T> {
     const key = [r.group, r.version, r.plural, opts.namespace ?? '', opts.labelSelector ?? '', opts.fieldSelector ?? ''].join('|');
     let inf = this.informers.get(key);
     if (!inf) {
       inf = new Informer<KubeObject>(this.client, r, { resyncMs: this.opts.resyncMs, ...opts, logger: this.log });
       this.informers.set(key, inf);
+      this.transforms.set(key, opts.transform);
+    } else if (this.transforms.get(key) !== opts.transform) {
+      throw new Error(`the informer for ${inf.describe()} is already shared with another transform`);
     }
     return inf as unknown as Informer<T>;
   }
