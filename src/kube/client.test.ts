@@ -122,3 +122,45 @@ describe('KubeClient request metrics', () => {
     }
   });
 });
+
+describe('KubeClient.list', () => {
+  it('pages through a list and maps each item as its page arrives, keeping only what the map returns', async () => {
+    const events: string[] = [];
+    server = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const cont = url.searchParams.get('continue');
+      events.push(`request limit=${url.searchParams.get('limit')} continue=${cont ?? ''}`);
+      const page = cont === 'p2' ? ['c'] : ['a', 'b'];
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          metadata: { resourceVersion: cont === 'p2' ? '12' : '11', ...(cont === 'p2' ? {} : { continue: 'p2' }) },
+          items: page.map((name) => ({ metadata: { name, namespace: 'ns' }, data: { big: 'x'.repeat(64) } })),
+        }),
+      );
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const client = await KubeClient.fromKubeConfig({ source: 'test', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    try {
+      const list = await client.list(ConfigMaps, {
+        namespace: 'ns',
+        map: (o) => {
+          // The item comes whole, with the apiVersion and kind a list leaves out.
+          events.push(`map ${o.apiVersion}/${o.kind} ${o.metadata.name} ${Object.keys(o.data as object).join(',')}`);
+          return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name } };
+        },
+      });
+      expect(events).toEqual([
+        'request limit=500 continue=',
+        'map v1/ConfigMap a big',
+        'map v1/ConfigMap b big',
+        'request limit=500 continue=p2',
+        'map v1/ConfigMap c big',
+      ]);
+      expect(list.items).toEqual(['a', 'b', 'c'].map((name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } })));
+      expect(list.metadata.resourceVersion).toBe('12');
+    } finally {
+      client.close();
+    }
+  });
+});

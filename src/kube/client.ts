@@ -208,7 +208,18 @@ export class KubeClient {
 
   async list<T extends KubeObject = KubeObject>(
     r: ResourceType,
-    opts: { namespace?: string; labelSelector?: string; fieldSelector?: string; limit?: number; signal?: AbortSignal } = {},
+    opts: {
+      namespace?: string;
+      labelSelector?: string;
+      fieldSelector?: string;
+      limit?: number;
+      signal?: AbortSignal;
+      /**
+       * Applied to each item as its page arrives, so only what it returns is kept: an informer
+       * whose cache drops content relists 100,000 objects without holding them all whole.
+       */
+      map?: (item: T) => T;
+    } = {},
   ): Promise<KubeList<T>> {
     const items: T[] = [];
     let cont: string | undefined;
@@ -227,7 +238,10 @@ export class KubeClient {
         },
       });
       // List items arrive without apiVersion/kind; fill them so cached objects look like watched ones.
-      for (const item of page.items ?? []) items.push({ apiVersion: apiVersionOf(r), kind: r.kind, ...item });
+      for (const item of page.items ?? []) {
+        const whole = { apiVersion: apiVersionOf(r), kind: r.kind, ...item };
+        items.push(opts.map ? opts.map(whole) : whole);
+      }
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion;
     } while (cont);

@@ -232,19 +232,19 @@ export class Informer<T extends KubeObject = KubeObject> {
       labelSelector: this.opts.labelSelector,
       fieldSelector: this.opts.fieldSelector,
       signal,
+      map: (raw) => this.normalize(raw),
     });
     informerRelists.inc({ resource: this.resource.plural });
     this.lastActivity = Date.now();
     const seen = new Set<string>();
-    for (const raw of list.items) {
-      const obj = this.normalize(raw);
+    for (const obj of list.items) {
       const key = objectKey(obj);
       seen.add(key);
       this.upsert(key, obj);
     }
-    for (const [key, old] of [...this.store]) {
-      if (!seen.has(key)) this.remove(key, old);
-    }
+    const gone: Array<[string, T]> = [];
+    for (const [key, old] of this.store) if (!seen.has(key)) gone.push([key, old]);
+    for (const [key, old] of gone) this.remove(key, old);
     this.resourceVersion = list.metadata.resourceVersion;
     if (!this.synced) {
       this.synced = true;
