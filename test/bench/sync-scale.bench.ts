@@ -23,6 +23,9 @@
 //   node=<flags> (Node/V8 flags for the sidecar process instead of the shipped SIDECAR_NODE_FLAGS,
 //   e.g. node=--max-semi-space-size=2; `node=` alone: none)
 //   out=test/bench/results/sync-scale.md (appends a section; out= with no value appends nothing)
+//   restart=1 (after the idle window, stop the sidecar and start it again with everything in place:
+//   time until it has nothing left to do, its writes meanwhile (floor 0), its RSS peak then, which is
+//   what a memory limit must allow on every rollout; not with profile=)
 // Run it under the shared lock: flock /work/.heavy.lock npx tsx test/bench/sync-scale.bench.ts ...
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -57,12 +60,14 @@ const PROFILE = arg.profile ? path.resolve(arg.profile) : undefined;
 const SRC = path.resolve(arg.src ?? repoRoot);
 const DIST = arg.dist ? path.resolve(arg.dist) : undefined;
 const LABEL = arg.label ?? '';
+const RESTART = arg.restart === '1';
 const OUT = arg.out === undefined ? path.join(repoRoot, 'test/bench/results/sync-scale.md') : arg.out ? path.resolve(arg.out) : undefined;
 const SYNC_NS = 'kcp-sync';
 const SRC_NS = 'scale-src';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string) => console.log(`[sync-scale] ${msg}`);
+const f1 = (n: number) => n.toFixed(1);
 
 /** kube-apiserver processes on the machine: other work sharing the 2 cores shows here. */
 function otherApiServers(): number {
@@ -335,8 +340,45 @@ try {
     log(`heap snapshot: ${file ?? 'none'}`);
   }
 
+  // Restart with everything present: a rollout, an eviction. The new process lists every source and
+  // replica; "nothing left to do" is every sync queue drained (adds = completions, nothing waiting
+  // or delayed) after the status controller has taken each source once.
+  let restart: { settled: number; writes: Awaited<ReturnType<typeof writesBy>>; rss: number; hwm: number; cpu: number } | undefined;
+  if (RESTART && !PROFILE) {
+    const exited = new Promise((r) => child?.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    const restartedAt = new Date();
+    const t0 = performance.now();
+    child = spawn(process.execPath, [...nodeFlags, path.join(dist, 'sync/main.js'), ...flags], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+    const rpid = child.pid ?? 0;
+    const settled = async (): Promise<boolean> => {
+      const text = await scrape(port);
+      // A gauge a queue has never set is absent: 0.
+      const value = (line: string) => Number(text.split('\n').find((l) => l.startsWith(`${line} `))?.split(' ').at(-1) ?? 0);
+      if (!(value('controller_runtime_reconcile_total{controller="sync-status",result="success"}') >= SOURCES)) return false;
+      // Every sync queue: the status controller's and one per destination cluster.
+      const queues = [...text.matchAll(/^workqueue_adds_total\{name="(sync-[^"]+)"\}/gm)].map((m) => m[1] as string);
+      return queues.length >= 2 && queues.every(
+        (q) =>
+          value(`workqueue_depth{name="${q}"}`) === 0 &&
+          value(`kcp_operator_workqueue_delayed_items{name="${q}"}`) === 0 &&
+          value(`workqueue_adds_total{name="${q}"}`) === value(`workqueue_work_duration_seconds_count{name="${q}"}`),
+      );
+    };
+    const restartDeadline = Date.now() + 10 * 60_000;
+    while (!(await settled())) {
+      if (Date.now() > restartDeadline) throw new Error('the restarted sidecar did not settle within 10 min');
+      await sleep(100);
+    }
+    const tSettled = performance.now() - t0;
+    await sleep(10_000); // anything it would still write lands in the audit log
+    const r = rssOf(rpid);
+    restart = { settled: tSettled, writes: await writesBy(restartedAt), rss: r.rss, hwm: r.hwm, cpu: cpuSecondsOf(rpid) };
+    log(`restart: nothing left to do after ${f1(tSettled / 1000)} s, ${restart.writes.total} writes, RSS ${r.rss.toFixed(0)} MiB, peak ${r.hwm.toFixed(0)} MiB`);
+  }
+
   const s = (xs: number[]) => stats(xs);
-  const f1 = (n: number) => n.toFixed(1);
   const floor = target + SOURCES;
   const fmtBy = (by: Record<string, number>) =>
     Object.entries(by)
@@ -371,6 +413,7 @@ try {
     churnWrites: churnWrites.total,
     idle: idleWrites.total,
     rss: `${rssConverged.rss.toFixed(0)}/${rssChurn.rss.toFixed(0)}/${rssIdle.rss.toFixed(0)}/${rssIdle.hwm.toFixed(0)}`,
+    restart: restart ? `${f1(restart.settled / 1000)} s, ${restart.writes.total} writes, peak ${restart.hwm.toFixed(0)} MiB` : undefined,
   };
   console.log(`RESULT ${JSON.stringify(row)}`);
   const section = [
@@ -400,6 +443,13 @@ try {
     `| RSS converged / after churn / after idle / peak | ${rssConverged.rss.toFixed(0)} / ${rssChurn.rss.toFixed(0)} / ${rssIdle.rss.toFixed(0)} / ${rssIdle.hwm.toFixed(0)} MiB |`,
     `| RSS through the idle window, every 10 s | ${idleRss.map((r) => r.toFixed(0)).join(', ')} MiB |`,
     `| memory after idle | ${memory} |`,
+    ...(restart
+      ? [
+          `| restart with everything present: start → nothing left to do | ${f1(restart.settled / 1000)} s |`,
+          `| restart: writes (floor 0) | ${restart.writes.total} (${fmtBy(restart.writes.by)}) |`,
+          `| restart: RSS 10 s after settling / peak; CPU | ${restart.rss.toFixed(0)} / ${restart.hwm.toFixed(0)} MiB; ${restart.cpu.toFixed(1)} s |`,
+        ]
+      : []),
     '',
   ].join('\n');
   console.log(section);
