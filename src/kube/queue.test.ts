@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { workqueueDelayed } from './metrics.js';
+import { workqueueAdds, workqueueDelayed, workqueueDepth, workqueueRetries } from './metrics.js';
 import { WorkQueue, backoffDelay } from './queue.js';
 
 describe('WorkQueue', () => {
@@ -68,6 +68,20 @@ describe('WorkQueue', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('has every series from the start, 0 until something happens (a worker that always waits never sets the depth)', async () => {
+    const q = new WorkQueue('t-fresh');
+    const value = async (g: { get(): Promise<{ values: Array<{ labels: Record<string, unknown>; value: number }> }> }) =>
+      (await g.get()).values.find((v) => v.labels.name === 't-fresh')?.value;
+    const next = q.get();
+    q.add('a');
+    expect(await next).toBe('a');
+    q.done('a');
+    expect(await value(workqueueDepth)).toBe(0);
+    expect(await value(workqueueDelayed)).toBe(0);
+    expect(await value(workqueueRetries)).toBe(0);
+    expect(await value(workqueueAdds)).toBe(1);
   });
 
   it('backs off exponentially per key and forget resets it', () => {

@@ -33,7 +33,14 @@ export class WorkQueue {
   constructor(
     readonly name: string,
     private readonly backoff: BackoffOptions = DEFAULT_BACKOFF,
-  ) {}
+  ) {
+    // Every series exists from the start, as controller-runtime's do: a queue whose workers always
+    // wait for keys never sets its depth, and an absent series reads as "unknown", not "0".
+    workqueueDepth.set({ name }, 0);
+    workqueueDelayed.set({ name }, 0);
+    workqueueAdds.inc({ name }, 0);
+    workqueueRetries.inc({ name }, 0);
+  }
 
   get length(): number {
     return this.queue.length;
