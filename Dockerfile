@@ -1,6 +1,6 @@
 # kcp-operator-ts: one image for the operator and its sync sidecar.
 #   docker build -t kcp-operator-ts .
-# The operator runs by default; the sidecar container runs `node --min-semi-space-size=8 --max-semi-space-size=8 dist/sync/main.js`
+# The operator runs by default; the sidecar container runs `node <the flags of sync/node-flags.ts> dist/sync/main.js`
 # (sync/node-flags.ts says why).
 
 FROM node:20-bookworm-slim AS build
