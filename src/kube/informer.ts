@@ -81,6 +81,11 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.log = (opts.logger ?? silentLogger).child({ informer: this.describe() });
   }
 
+  /** What shapes the objects of its cache (undefined: they are kept as listed and watched). */
+  get transform(): InformerOptions<T>['transform'] {
+    return this.opts.transform;
+  }
+
   describe(): string {
     const parts = [this.resource.group ? `${this.resource.plural}.${this.resource.group}` : this.resource.plural];
     if (this.opts.namespace) parts.push(`ns=${this.opts.namespace}`);

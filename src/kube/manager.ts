@@ -26,7 +26,6 @@ export class Manager {
   readonly log: Logger;
   readonly health = new HealthServer();
   private readonly informers = new Map<string, Informer<KubeObject>>();
-  private readonly transforms = new Map<string, InformerOptions['transform']>();
   private readonly controllers: Controller[] = [];
   private elector: LeaderElector | undefined;
   private readonly stopCtl = new AbortController();
@@ -55,8 +54,7 @@ export class Manager {
     if (!inf) {
       inf = new Informer<KubeObject>(this.client, r, { resyncMs: this.opts.resyncMs, ...opts, logger: this.log });
       this.informers.set(key, inf);
-      this.transforms.set(key, opts.transform);
-    } else if (this.transforms.get(key) !== opts.transform) {
+    } else if (inf.transform !== opts.transform) {
       throw new Error(`the informer for ${inf.describe()} is already shared with another transform`);
     }
     return inf as unknown as Informer<T>;

@@ -246,7 +246,8 @@ try {
   await sleep(5_000); // tsx start-up, then a few seconds of baseline
   const tSpawn = performance.now();
   const epochSpawn = Date.now();
-  child = spawn(process.execPath, [...nodeFlags, path.join(dist, 'sync/main.js'), ...flags], { cwd: PROFILE ?? repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  const spawnSidecar = () => spawn(process.execPath, [...nodeFlags, path.join(dist, 'sync/main.js'), ...flags], { cwd: PROFILE ?? repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  child = spawnSidecar();
   const pid = child.pid ?? 0;
   const auditSince = new Date();
   let tReplicas = 0;
@@ -350,7 +351,7 @@ try {
     await exited;
     const restartedAt = new Date();
     const t0 = performance.now();
-    child = spawn(process.execPath, [...nodeFlags, path.join(dist, 'sync/main.js'), ...flags], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+    child = spawnSidecar();
     const rpid = child.pid ?? 0;
     const settled = async (): Promise<boolean> => {
       const text = await scrape(port);
